@@ -1,0 +1,197 @@
+package pipeline
+
+import (
+	"xdpgw/dataplane/checksum"
+	"xdpgw/dataplane/packet"
+)
+
+// forward4 is the IPv4 slow path of this issue: route in the input port's
+// VRF, TTL decrement with an incremental checksum update, next-hop MAC from
+// the neighbour table, ICMP errors where RFC 1812 asks for them.
+func (w *Worker) forward4(f *Frame, in *PortInfo) {
+	p := &w.p
+	data := f.Data()
+	ip := packet.IPv4(data[p.L3Off:])
+	// RFC 1812 5.2.2: a router verifies the header checksum.
+	if !ip.IsChecksumValid() {
+		w.drop(f, DropBadIPChecksum)
+		return
+	}
+	src, dst := p.Src4(), p.Dst4()
+	// Multicast and limited broadcast are for the host, not forwarded.
+	if dst[0] >= 224 {
+		w.local(f)
+		return
+	}
+	if martian4(src) {
+		w.drop(f, DropBadSource)
+		return
+	}
+	env := w.env
+	nh, ok := env.VRFs[in.VRF].Table().Lookup4(dst)
+	if !ok {
+		w.icmp4Error(f, in, packet.ICMPv4DestUnreachable, packet.ICMPv4NetUnreachable, 0, DropNoRoute, EventICMPUnreachable)
+		return
+	}
+	if nh.Local {
+		w.local(f)
+		return
+	}
+	if nh.Blackhole {
+		w.drop(f, DropBlackhole)
+		return
+	}
+	if int(nh.Port) >= len(env.Ports) {
+		w.drop(f, DropUnknownPort)
+		return
+	}
+	if nh.HasEncap {
+		w.drop(f, DropEncapUnsupported)
+		return
+	}
+	// RFC 1812 5.3.1: a packet whose TTL would reach zero is discarded and
+	// answered with a time exceeded.
+	if ip.TTL() <= 1 {
+		w.icmp4Error(f, in, packet.ICMPv4TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)
+		return
+	}
+	out := &env.Ports[nh.Port]
+	if p.L3Len > int(out.MTU) {
+		if ip.DF() {
+			// RFC 1191: fragmentation needed, with the next-hop MTU.
+			w.icmp4Error(f, in, packet.ICMPv4DestUnreachable, packet.ICMPv4FragNeeded, out.MTU, DropMTUExceeded, EventICMPFragNeeded)
+			return
+		}
+		w.drop(f, DropFragmentationNeeded)
+		return
+	}
+	next := dst
+	if nh.Via.IsValid() {
+		next = nh.Via.As4()
+	}
+	mac, ok := w.neigh.Lookup4(nh.Port, next)
+	if !ok {
+		w.drop(f, DropNoNeighbor)
+		return
+	}
+	// TTL and protocol share a 16-bit word of the header checksum (RFC 1624).
+	ttl := ip.TTL()
+	old := uint16(ttl)<<8 | uint16(ip.Protocol())
+	ip.SetTTL(ttl - 1)
+	ip.SetChecksum(checksum.Update16(ip.Checksum(), old, old-0x100))
+	w.output(f, out, nh.Port, mac, packet.EtherTypeIPv4)
+}
+
+// forward6 is the IPv6 slow path: route, hop limit (RFC 8200 has no header
+// checksum to fix), neighbour, ICMPv6 errors (RFC 4443).
+func (w *Worker) forward6(f *Frame, in *PortInfo) {
+	p := &w.p
+	data := f.Data()
+	ip := packet.IPv6(data[p.L3Off:])
+	src, dst := p.Src, p.Dst
+	// Multicast (ND, MLD, routing protocols) is for the host.
+	if dst[0] == 0xff {
+		w.local(f)
+		return
+	}
+	if martian6(&src) {
+		w.drop(f, DropBadSource)
+		return
+	}
+	env := w.env
+	nh, ok := env.VRFs[in.VRF].Table().Lookup6(dst)
+	if !ok {
+		w.icmp6Error(f, in, packet.ICMPv6DestUnreachable, 0, 0, DropNoRoute, EventICMPUnreachable)
+		return
+	}
+	if nh.Local {
+		w.local(f)
+		return
+	}
+	if nh.Blackhole {
+		w.drop(f, DropBlackhole)
+		return
+	}
+	if int(nh.Port) >= len(env.Ports) {
+		w.drop(f, DropUnknownPort)
+		return
+	}
+	if nh.HasEncap {
+		w.drop(f, DropEncapUnsupported)
+		return
+	}
+	if ip.HopLimit() <= 1 {
+		w.icmp6Error(f, in, packet.ICMPv6TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)
+		return
+	}
+	out := &env.Ports[nh.Port]
+	if p.L3Len > int(out.MTU) {
+		// RFC 8200 section 5: routers never fragment IPv6.
+		w.icmp6Error(f, in, packet.ICMPv6PacketTooBig, 0, uint32(out.MTU), DropMTUExceeded, EventICMPFragNeeded)
+		return
+	}
+	next := dst
+	if nh.Via.IsValid() {
+		next = nh.Via.As16()
+	}
+	mac, ok := w.neigh.Lookup6(nh.Port, next)
+	if !ok {
+		w.drop(f, DropNoNeighbor)
+		return
+	}
+	ip.SetHopLimit(ip.HopLimit() - 1)
+	w.output(f, out, nh.Port, mac, packet.EtherTypeIPv6)
+}
+
+// output rewrites the Ethernet header for the next hop, strips VLAN tags
+// (ports are untagged) and Ethernet padding, and sends the frame on port.
+func (w *Worker) output(f *Frame, out *PortInfo, port uint16, mac [6]byte, etherType uint16) {
+	p := &w.p
+	if p.VLANs > 0 {
+		// Move the start so that the 14-byte header ends right before
+		// the L3 header; the MACs are rewritten below anyway.
+		f.Off += p.L3Off - packet.EthernetSize
+		w.stats.Events[EventVLANStripped]++
+	}
+	f.Len = packet.EthernetSize + p.L3Len
+	pad(f)
+	eth := packet.Ethernet(f.Data())
+	eth.SetDst(packet.MAC(mac))
+	eth.SetSrc(packet.MAC(out.MAC))
+	eth.SetEtherType(etherType)
+	w.tx(f, port)
+}
+
+// martian4 reports source addresses a router must not forward from
+// (RFC 1812 5.3.7): 0/8, 127/8, multicast, class E and broadcast.
+func martian4(a [4]byte) bool {
+	return a[0] == 0 || a[0] == 127 || a[0] >= 224
+}
+
+// martian6 reports IPv6 sources that must not be forwarded (RFC 4291):
+// unspecified, loopback and multicast.
+func martian6(a *[16]byte) bool {
+	if a[0] == 0xff {
+		return true
+	}
+	for i := 0; i < 15; i++ {
+		if a[i] != 0 {
+			return false
+		}
+	}
+	return a[15] <= 1
+}
+
+// minFrame is the shortest Ethernet frame without FCS (IEEE 802.3).
+const minFrame = 60
+
+// pad zero-fills a short frame up to the Ethernet minimum: the input's
+// padding was cut with its VLAN tag or by a rewrite, and some receivers
+// drop runts.
+func pad(f *Frame) {
+	if f.Len >= minFrame || f.Off+minFrame > len(f.Buf) {
+		return
+	}
+	clear(f.Buf[f.Off+f.Len : f.Off+minFrame])
+	f.Len = minFrame
+}

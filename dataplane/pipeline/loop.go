@@ -1,0 +1,109 @@
+package pipeline
+
+import "time"
+
+// BatchSize is the default number of frames a worker takes per batch
+// (design.md: rings are processed in batches of 32-256).
+const BatchSize = 64
+
+// Loop is one worker's receive-process-output cycle over an input port. It
+// owns its batch and scratch slices: after construction, RunOnce allocates
+// nothing.
+type Loop struct {
+	W     *Worker
+	In    Port
+	Ports []Port // output ports, indexed like Env.Ports
+	// Clock returns the batch time in ns; nil means the frames' own Time
+	// (replay) or, if that is zero, the monotonic clock.
+	Clock func() int64
+
+	batch   []Frame
+	perPort [][]*Frame
+	local   []*Frame
+	release []*Frame
+}
+
+// NewLoop makes a loop with batch frames per batch.
+func NewLoop(w *Worker, in Port, ports []Port, batch int) *Loop {
+	if batch <= 0 {
+		batch = BatchSize
+	}
+	l := &Loop{W: w, In: in, Ports: ports, batch: make([]Frame, batch)}
+	l.perPort = make([][]*Frame, len(ports))
+	for i := range l.perPort {
+		l.perPort[i] = make([]*Frame, 0, batch)
+	}
+	l.local = make([]*Frame, 0, batch)
+	l.release = make([]*Frame, 0, batch)
+	return l
+}
+
+var start = time.Now()
+
+// RunOnce receives one batch, runs it through the pipeline and hands every
+// frame to its output port, the host path or back to its owner. It returns
+// the number of frames received and the Receive error (io.EOF at the end of
+// a capture).
+func (l *Loop) RunOnce() (int, error) {
+	batch := l.batch
+	for i := range batch {
+		batch[i] = Frame{}
+	}
+	n, err := l.In.Receive(batch)
+	if n == 0 {
+		return 0, err
+	}
+	b := batch[:n]
+	var now int64
+	switch {
+	case l.Clock != nil:
+		now = l.Clock()
+	case b[0].Time != 0:
+		now = b[0].Time
+	default:
+		now = int64(time.Since(start))
+	}
+	l.W.Process(b, now)
+
+	for i := range b {
+		f := &b[i]
+		switch f.Verdict {
+		case VerdictTx:
+			if int(f.OutPort) < len(l.perPort) {
+				l.perPort[f.OutPort] = append(l.perPort[f.OutPort], f)
+				continue
+			}
+			l.W.drop(f, DropUnknownPort)
+			l.release = append(l.release, f)
+		case VerdictLocal:
+			l.local = append(l.local, f)
+		default:
+			l.release = append(l.release, f)
+		}
+	}
+	for port, fs := range l.perPort {
+		if len(fs) == 0 {
+			continue
+		}
+		sent, _ := l.Ports[port].Transmit(fs)
+		l.W.stats.TxFrames[port] += uint64(sent)
+		for _, f := range fs[sent:] {
+			l.W.drop(f, DropTxFull)
+			l.release = append(l.release, f)
+		}
+		clear(fs)
+		l.perPort[port] = fs[:0]
+	}
+	if len(l.local) > 0 {
+		l.In.Local(l.local)
+		clear(l.local)
+		l.local = l.local[:0]
+	}
+	if len(l.release) > 0 {
+		l.In.Release(l.release)
+		clear(l.release)
+		l.release = l.release[:0]
+	}
+	l.W.Flush()
+	return n, err
+}

@@ -1,0 +1,90 @@
+package pipeline
+
+import "sync/atomic"
+
+// Event counts things that happened to frames that were not drops.
+type Event uint8
+
+const (
+	EventICMPTimeExceeded Event = iota // ICMP/ICMPv6 time exceeded sent
+	EventICMPUnreachable               // ICMP/ICMPv6 destination unreachable sent
+	EventICMPFragNeeded                // ICMP fragmentation needed / ICMPv6 packet too big sent
+	EventVLANStripped                  // frames forwarded without their VLAN tags
+	EventICMPRateLimited               // ICMP error not sent: rate limit
+	EventICMPNoSource                  // ICMP error not sent: no address to send it from
+	EventICMPUnroutable                // ICMP error not sent: no route or neighbour back to the source
+
+	NumEvents
+)
+
+var eventNames = [NumEvents]string{
+	EventICMPTimeExceeded: "icmp_time_exceeded_sent",
+	EventICMPUnreachable:  "icmp_unreachable_sent",
+	EventICMPFragNeeded:   "icmp_frag_needed_sent",
+	EventVLANStripped:     "vlan_stripped",
+	EventICMPRateLimited:  "icmp_error_rate_limited",
+	EventICMPNoSource:     "icmp_error_no_source",
+	EventICMPUnroutable:   "icmp_error_unroutable",
+}
+
+func (e Event) String() string {
+	if e < NumEvents {
+		return eventNames[e]
+	}
+	return "unknown"
+}
+
+// Stats are a worker's counters. The worker is the only writer; it counts
+// in a private copy and adds the batch's increments to its published copy
+// with atomic adds once per batch, so readers (metrics, `xdpgw ctl`) sum
+// the published copies of all workers without ever contending with a
+// packet.
+type Stats struct {
+	Drops    [NumDropReasons]uint64
+	Events   [NumEvents]uint64
+	RxFrames [MaxPorts]uint64 // by input port
+	TxFrames [MaxPorts]uint64 // by output port
+	Local    [MaxPorts]uint64 // frames for the host, by input port
+}
+
+// flushInto adds s to dst atomically and zeroes s.
+func (s *Stats) flushInto(dst *Stats) {
+	flush(s.Drops[:], dst.Drops[:])
+	flush(s.Events[:], dst.Events[:])
+	flush(s.RxFrames[:], dst.RxFrames[:])
+	flush(s.TxFrames[:], dst.TxFrames[:])
+	flush(s.Local[:], dst.Local[:])
+}
+
+func flush(src, dst []uint64) {
+	for i, v := range src {
+		if v != 0 {
+			atomic.AddUint64(&dst[i], v)
+			src[i] = 0
+		}
+	}
+}
+
+// loadFrom reads src atomically and adds it to s.
+func (s *Stats) addFrom(src *Stats) {
+	load(s.Drops[:], src.Drops[:])
+	load(s.Events[:], src.Events[:])
+	load(s.RxFrames[:], src.RxFrames[:])
+	load(s.TxFrames[:], src.TxFrames[:])
+	load(s.Local[:], src.Local[:])
+}
+
+func load(dst, src []uint64) {
+	for i := range src {
+		dst[i] += atomic.LoadUint64(&src[i])
+	}
+}
+
+// TotalDrops is the sum of all drop reasons.
+func (s Stats) TotalDrops() uint64 {
+	var n uint64
+	for _, v := range s.Drops {
+		n += v
+	}
+	return n
+}

@@ -1,0 +1,175 @@
+package pipeline
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"xdpgw/dataplane/neigh"
+	"xdpgw/dataplane/packet"
+)
+
+// Dataplane is the shared state of all workers: the published Env and the
+// workers' counters.
+type Dataplane struct {
+	env atomic.Pointer[Env]
+
+	mu      sync.Mutex // guards workers; never taken on the packet path
+	workers []*Worker
+}
+
+// New returns a Dataplane running on env.
+func New(env *Env) (*Dataplane, error) {
+	d := &Dataplane{}
+	if err := d.Publish(env); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Publish validates env and makes it the one workers use from their next
+// batch on. A refused env leaves the running one in place.
+func (d *Dataplane) Publish(env *Env) error {
+	if err := env.Validate(); err != nil {
+		return err
+	}
+	d.env.Store(env)
+	return nil
+}
+
+// Env is the current environment.
+func (d *Dataplane) Env() *Env { return d.env.Load() }
+
+// NewWorker makes a worker. Each worker is used by one goroutine.
+func (d *Dataplane) NewWorker() *Worker {
+	w := &Worker{d: d, pub: new(Stats)}
+	d.mu.Lock()
+	w.ID = len(d.workers)
+	d.workers = append(d.workers, w)
+	d.mu.Unlock()
+	return w
+}
+
+// Stats sums the published counters of every worker.
+func (d *Dataplane) Stats() Stats {
+	var s Stats
+	d.mu.Lock()
+	ws := d.workers
+	d.mu.Unlock()
+	for _, w := range ws {
+		s.addFrom(w.pub)
+	}
+	return s
+}
+
+// Worker runs the pipeline over batches of frames. It is owned by one
+// goroutine (one per port queue under AF_XDP).
+type Worker struct {
+	ID int
+	d  *Dataplane
+
+	// Per-batch state, loaded once per batch.
+	env   *Env
+	neigh *neigh.Table
+	now   int64
+
+	p     packet.Parsed // the frame being processed; reused
+	stats Stats         // private counters of the current batch
+	pub   *Stats        // published counters (atomic adds)
+
+	icmp tokenBucket
+	ipID uint16
+}
+
+// Process runs every frame of batch through the pipeline and sets its
+// Verdict (and OutPort or Drop). Transmitted frames are counted by
+// the Loop once their port has taken them. now is the batch's time in ns: the
+// monotonic clock under AF_XDP, the capture timestamps under replay, so a
+// replay is deterministic.
+func (w *Worker) Process(batch []Frame, now int64) {
+	w.env = w.d.env.Load()
+	w.neigh = w.env.Neigh.Load()
+	w.now = now
+	for i := range batch {
+		w.process(&batch[i])
+	}
+}
+
+// Flush publishes the counters of the frames processed since the last
+// Flush. Loop calls it once per batch; direct users of Process must too.
+func (w *Worker) Flush() { w.stats.flushInto(w.pub) }
+
+func (w *Worker) drop(f *Frame, r DropReason) {
+	f.Verdict = VerdictDrop
+	f.Drop = r
+	w.stats.Drops[r]++
+}
+
+func (w *Worker) local(f *Frame) {
+	f.Verdict = VerdictLocal
+	w.stats.Local[f.InPort]++
+}
+
+func (w *Worker) tx(f *Frame, port uint16) {
+	f.Verdict = VerdictTx
+	f.OutPort = port
+}
+
+// process is the stage model of design.md for one frame.
+func (w *Worker) process(f *Frame) {
+	env := w.env
+	if int(f.InPort) >= len(env.Ports) {
+		f.InPort = 0 // keep the counters' index in range
+		w.drop(f, DropUnknownPort)
+		return
+	}
+	w.stats.RxFrames[f.InPort]++
+	in := &env.Ports[f.InPort]
+	// A port that could not take a frame whole (larger than its buffer)
+	// hands it over already marked, so that it is counted here like any
+	// other drop.
+	if f.Drop != DropNone {
+		w.drop(f, f.Drop)
+		return
+	}
+
+	// Parse.
+	data := f.Data()
+	p := &w.p
+	p.Decode(data)
+	if p.Status != packet.DecodeOK {
+		w.drop(f, dropForStatus(p.Status))
+		return
+	}
+
+	// Classify: frames not addressed to this port are not ours to route.
+	eth := packet.Ethernet(data)
+	// Link-layer broadcast and multicast (ARP, ND, routing protocols)
+	// belong to the host: a router does not forward them (RFC 1812 5.3.4).
+	if dst := eth.Dst(); dst != packet.MAC(in.MAC) {
+		if dst[0]&1 == 0 {
+			w.drop(f, DropOtherHost)
+			return
+		}
+		w.local(f)
+		return
+	}
+	switch p.EtherType {
+	case packet.EtherTypeARP:
+		w.local(f)
+		return
+	case packet.EtherTypeIPv4, packet.EtherTypeIPv6:
+	default:
+		w.drop(f, DropUnsupportedEtherType)
+		return
+	}
+
+	// Fast path: the session/flow table (gateway and NAT64 issues) goes
+	// here; a hit applies the cached rewrite and returns.
+
+	// Slow path.
+	if p.IPVersion == 4 {
+		w.forward4(f, in)
+	} else {
+		w.forward6(f, in)
+	}
+}
