@@ -103,6 +103,18 @@ func BuildWith(cfg *config.Config, opts Options) (*Runtime, error) {
 		explicit[vi] = map[netip.Prefix]bool{}
 		for ri, r := range v.Routes {
 			path := fmt.Sprintf("vrfs[%d].routes[%d]", vi, ri)
+			pfx := r.ParsedPrefix()
+			if r.VRF != "" {
+				next, ok := vrfIndex[r.VRF]
+				if !ok {
+					return nil, fmt.Errorf("compile: %s.vrf: no VRF %q", path, r.VRF)
+				}
+				if err := builders[vi].Add(fib.Route{Prefix: pfx, NextHop: fib.NextHop{HasNextVRF: true, NextVRF: next}}); err != nil {
+					return nil, fmt.Errorf("compile: %s: %w", path, err)
+				}
+				explicit[vi][pfx] = true
+				continue
+			}
 			port, ok := portIndex[r.Port]
 			if !ok {
 				return nil, fmt.Errorf("compile: %s.port: no port %q", path, r.Port)
@@ -114,7 +126,6 @@ func BuildWith(cfg *config.Config, opts Options) (*Runtime, error) {
 				nh.Encap.OuterSrc = r.Encap.ParsedSrc()
 				nh.Encap.Key, nh.Encap.HasKey = r.Encap.ParsedKey()
 			}
-			pfx := r.ParsedPrefix()
 			if err := builders[vi].Add(fib.Route{Prefix: pfx, NextHop: nh}); err != nil {
 				return nil, fmt.Errorf("compile: %s: %w", path, err)
 			}

@@ -100,7 +100,8 @@ func TestDefaultPrototypes(t *testing.T) {
 					t.Errorf("overlay route = %+v encap %+v", r, r.Encap)
 				}
 				d := vrf.Routes[1]
-				if d.ParsedPrefix() != netip.MustParsePrefix("0.0.0.0/0") || d.ParsedVia() != addr("1.1.1.254") || d.Port != "internet" {
+				// The tenant's default route continues in the main table.
+				if d.ParsedPrefix() != netip.MustParsePrefix("0.0.0.0/0") || d.VRF != "main" || d.Port != "" {
 					t.Errorf("default route = %+v", d)
 				}
 			})

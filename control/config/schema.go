@@ -76,6 +76,7 @@ type Route struct {
 	Prefix string `yaml:"prefix"` // CIDR
 	Via    string `yaml:"via"`    // next-hop address; empty: directly connected
 	Port   string `yaml:"port"`   // output port name
+	VRF    string `yaml:"vrf"`    // instead of port: continue the lookup in this VRF (route leaking)
 	Encap  *Encap `yaml:"encap"`  // optional GRE encapsulation
 }
 

@@ -388,7 +388,34 @@ func (v *validator) vrfs(ports portInfo) map[string]string {
 			v.route(indexPath(base+".routes", j), &vr.Routes[j], ports, prefixes)
 		}
 	}
+	// Leaks name VRFs, so they are checked once every name is known.
+	for i := range v.c.VRFs {
+		vr := &v.c.VRFs[i]
+		for j, r := range vr.Routes {
+			if r.VRF == "" {
+				continue
+			}
+			path := indexPath(indexPath("vrfs", i)+".routes", j) + ".vrf"
+			if _, ok := vrfs[r.VRF]; !ok {
+				v.bad(path, "unknown vrf %q (not in vrfs)", r.VRF)
+			} else if r.VRF == vr.Name {
+				v.bad(path, "a route cannot continue in its own vrf")
+			} else if target, _ := v.c.FindVRF(r.VRF); target != nil && target.leaks() {
+				v.bad(path, "vrf %q itself leaks routes into another vrf: only one step is followed", r.VRF)
+			}
+		}
+	}
 	return vrfs
+}
+
+// leaks reports whether any route of the VRF continues in another VRF.
+func (vr *VRF) leaks() bool {
+	for _, r := range vr.Routes {
+		if r.VRF != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *validator) route(base string, r *Route, ports portInfo, prefixes map[netip.Prefix]string) {
@@ -405,6 +432,17 @@ func (v *validator) route(base string, r *Route, ports portInfo, prefixes map[ne
 		if vok && ok && via.Is4() != pfx.Addr().Is4() {
 			v.bad(base+".via", "via %s and prefix %s are of different address families", via, pfx)
 		}
+	}
+	if r.VRF != "" {
+		// Route leaking: the lookup continues in another VRF, which
+		// decides port, next hop and encapsulation.
+		if r.Port != "" {
+			v.bad(base+".vrf", "give either port or vrf, not both")
+		}
+		if r.Via != "" || r.Encap != nil {
+			v.bad(base+".vrf", "a route into another vrf takes no via or encap: that vrf's route decides them")
+		}
+		return
 	}
 	v.portRef(base+".port", r.Port, ports)
 	if e := r.Encap; e != nil {

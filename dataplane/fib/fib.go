@@ -26,6 +26,11 @@ type NextHop struct {
 	Encap     Encap
 	Local     bool // destination is the box itself (an own address): deliver locally
 	Blackhole bool // drop silently
+	// HasNextVRF continues the lookup in VRF NextVRF (route leaking, e.g.
+	// a tenant's default route into the main table). The pipeline follows
+	// one such step and no more, so leaks cannot loop.
+	HasNextVRF bool
+	NextVRF    uint16
 }
 
 // Route is a prefix and its next hop.

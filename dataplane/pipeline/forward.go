@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"xdpgw/dataplane/checksum"
+	"xdpgw/dataplane/fib"
 	"xdpgw/dataplane/packet"
 )
 
@@ -28,7 +29,7 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 		return
 	}
 	env := w.env
-	nh, ok := env.VRFs[in.VRF].Table().Lookup4(dst)
+	nh, ok := w.lookup4(in.VRF, dst)
 	if !ok {
 		w.icmp4Error(f, in, packet.ICMPv4DestUnreachable, packet.ICMPv4NetUnreachable, 0, DropNoRoute, EventICMPUnreachable)
 		return
@@ -99,7 +100,7 @@ func (w *Worker) forward6(f *Frame, in *PortInfo) {
 		return
 	}
 	env := w.env
-	nh, ok := env.VRFs[in.VRF].Table().Lookup6(dst)
+	nh, ok := w.lookup6(in.VRF, dst)
 	if !ok {
 		w.icmp6Error(f, in, packet.ICMPv6DestUnreachable, 0, 0, DropNoRoute, EventICMPUnreachable)
 		return
@@ -194,4 +195,38 @@ func pad(f *Frame) {
 	}
 	clear(f.Buf[f.Off+f.Len : f.Off+minFrame])
 	f.Len = minFrame
+}
+
+// lookup4 looks dst up in VRF vrf and follows one route-leaking step
+// (HasNextVRF) into another VRF; a second leak is not followed (config
+// validation refuses chains, this keeps a bad table from looping).
+func (w *Worker) lookup4(vrf uint16, dst [4]byte) (*fib.NextHop, bool) {
+	vrfs := w.env.VRFs
+	nh, ok := vrfs[vrf].Table().Lookup4(dst)
+	if ok && nh.HasNextVRF {
+		if int(nh.NextVRF) >= len(vrfs) {
+			return nil, false
+		}
+		nh, ok = vrfs[nh.NextVRF].Table().Lookup4(dst)
+		if ok && nh.HasNextVRF {
+			return nil, false
+		}
+	}
+	return nh, ok
+}
+
+// lookup6 is lookup4 for IPv6.
+func (w *Worker) lookup6(vrf uint16, dst [16]byte) (*fib.NextHop, bool) {
+	vrfs := w.env.VRFs
+	nh, ok := vrfs[vrf].Table().Lookup6(dst)
+	if ok && nh.HasNextVRF {
+		if int(nh.NextVRF) >= len(vrfs) {
+			return nil, false
+		}
+		nh, ok = vrfs[nh.NextVRF].Table().Lookup6(dst)
+		if ok && nh.HasNextVRF {
+			return nil, false
+		}
+	}
+	return nh, ok
 }

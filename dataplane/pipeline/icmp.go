@@ -39,7 +39,7 @@ func (w *Worker) icmp4Error(f *Frame, in *PortInfo, typ, code uint8, mtu uint16,
 		return
 	}
 	env := w.env
-	nh, ok := env.VRFs[in.VRF].Table().Lookup4(src)
+	nh, ok := w.lookup4(in.VRF, src)
 	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(env.Ports) {
 		w.drop(f, reason)
 		w.stats.Events[EventICMPUnroutable]++
@@ -139,7 +139,7 @@ func (w *Worker) icmp6Error(f *Frame, in *PortInfo, typ, code uint8, param uint3
 		return
 	}
 	env := w.env
-	nh, ok := env.VRFs[in.VRF].Table().Lookup6(src)
+	nh, ok := w.lookup6(in.VRF, src)
 	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(env.Ports) {
 		w.drop(f, reason)
 		w.stats.Events[EventICMPUnroutable]++

@@ -540,3 +540,32 @@ func TestCountersDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestRouteLeak(t *testing.T) {
+	env := testEnv(t)
+	leak := func(id uint16, to uint16) *fib.VRF {
+		b := fib.NewBuilder()
+		b.Add(fib.Route{Prefix: netip.MustParsePrefix("0.0.0.0/0"), NextHop: fib.NextHop{HasNextVRF: true, NextVRF: to}})
+		v := fib.NewVRF(id, "leak")
+		v.Publish(b.Build())
+		return v
+	}
+	env.VRFs = append(env.VRFs, leak(1, 0), leak(2, 1))
+	env.Ports[2].VRF = 1
+	dp, err := pipeline.New(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := fixture.New().Eth(macC7, macC).IPv4("10.3.0.7", "8.8.8.8").UDP(1, 2).Bytes()
+	if f, _ := run(t, dp, 2, frame); f.Verdict != pipeline.VerdictTx || f.OutPort != 1 {
+		t.Fatalf("leaked default route: %v port %d drop %v, want tx on port 1", f.Verdict, f.OutPort, f.Drop)
+	}
+	// A chain of two leaks is not followed.
+	env2 := *env
+	env2.Ports = append([]pipeline.PortInfo(nil), env.Ports...)
+	env2.Ports[2].VRF = 2
+	dp2, _ := pipeline.New(&env2)
+	if f, _ := run(t, dp2, 2, frame); f.Verdict == pipeline.VerdictTx && f.OutPort == 1 {
+		t.Fatal("followed a chain of two route leaks")
+	}
+}
