@@ -186,6 +186,12 @@ func BuildWith(cfg *config.Config, opts Options) (*Runtime, error) {
 		env.VRFs = append(env.VRFs, vrf)
 	}
 
+	gw, err := gateway(cfg, vrfIndex)
+	if err != nil {
+		return nil, err
+	}
+	env.Gateway = gw
+
 	var entries []neigh.Entry
 	for i, n := range cfg.Neighbors {
 		port, ok := portIndex[n.Port]

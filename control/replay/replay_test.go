@@ -92,7 +92,9 @@ func TestDemoReplay(t *testing.T) {
 	want := []string{
 		"local", "out underlay", "out underlay", "out internet", "out underlay",
 		"out internet", // TTL 1 -> time exceeded back to the client
-		"local", "local", "out internet", "local",
+		"out internet", "out underlay", "out underlay", "drop: firewall_ingress",
+		"drop: firewall_egress", "out underlay", "drop: tenant_isolation", "drop: gre_unknown_key",
+		"out internet", "local",
 		"out v6", "out v6", // ICMPv6 errors back to the client
 		"drop: other_host", "drop: bad_ip_header_len", "drop: bad_ip_checksum",
 		"drop: truncated_l3", "drop: truncated_l2",

@@ -39,6 +39,20 @@ const (
 	DropUnknownPort
 	DropEncapUnsupported
 	DropTxFull
+	// Gateway.
+	DropGREFragment
+	DropBadGREChecksum
+	DropGRENoKey
+	DropGREUnknownKey
+	DropGREProto
+	DropTenantLocal
+	DropTenantIsolation
+	DropNoEIP
+	DropFirewallIngress
+	DropFirewallEgress
+	DropNoTunnelSource
+	DropNoTunnelRoute
+	DropNoHeadroom
 
 	NumDropReasons
 )
@@ -77,6 +91,19 @@ var dropTable = [NumDropReasons]dropInfo{
 	DropUnknownPort:          {"unknown_port", "frame from or to a port index not in the configuration"},
 	DropEncapUnsupported:     {"encap_unsupported", "route needs an encapsulation this path does not do yet"},
 	DropTxFull:               {"tx_full", "output ring full"},
+	DropGREFragment:          {"gre_fragment", "fragmented GRE packet (tunnel packets are not reassembled)"},
+	DropBadGREChecksum:       {"bad_gre_checksum", "GRE checksum present and wrong (RFC 2784)"},
+	DropGRENoKey:             {"gre_no_key", "GRE packet without a key: no tenant to select"},
+	DropGREUnknownKey:        {"gre_unknown_key", "GRE key of no configured tenant"},
+	DropGREProto:             {"gre_proto", "GRE payload neither IPv4 nor transparent Ethernet carrying ARP"},
+	DropTenantLocal:          {"tenant_local", "to the gateway's overlay address, and not an ICMP echo or ARP request"},
+	DropTenantIsolation:      {"tenant_isolation", "tenant traffic to anything but the Internet (other tenants, EIPs, underlay, the gateway)"},
+	DropNoEIP:                {"no_eip", "tenant host without an EIP sending to the Internet"},
+	DropFirewallIngress:      {"firewall_ingress", "refused by the tenant's ingress rules"},
+	DropFirewallEgress:       {"firewall_egress", "refused by the tenant's egress rules"},
+	DropNoTunnelSource:       {"no_tunnel_source", "encap route without a source and no IPv4 address on the output port"},
+	DropNoTunnelRoute:        {"no_tunnel_route", "the tunnel's outer destination is not routed out of the route's port"},
+	DropNoHeadroom:           {"no_headroom", "buffer has too little headroom to encapsulate"},
 }
 
 // String is the metric label of the reason.

@@ -64,6 +64,10 @@ type Env struct {
 	VRFs  []*fib.VRF
 	Neigh *neigh.Cache
 
+	// Gateway holds the tenants and EIPs of the multi-tenant gateway;
+	// nil when the box is no gateway.
+	Gateway *Gateway
+
 	// ICMPRate and ICMPBurst bound the ICMP errors each worker sends
 	// (RFC 1812 4.3.2.8, RFC 4443 2.4(f)): tokens per second and bucket
 	// size. Zero rate disables ICMP errors.

@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"net/netip"
 	"xdpgw/dataplane/checksum"
+
 	"xdpgw/dataplane/fib"
 	"xdpgw/dataplane/packet"
 )
@@ -35,7 +37,7 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 		return
 	}
 	if nh.Local {
-		w.local(f)
+		w.localDeliver4(f, in)
 		return
 	}
 	if nh.Blackhole {
@@ -68,7 +70,7 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 	}
 	next := dst
 	if nh.Via.IsValid() {
-		next = nh.Via.As4()
+		next = as4(nh.Via)
 	}
 	mac, ok := w.neigh.Lookup4(nh.Port, next)
 	if !ok {
@@ -133,7 +135,7 @@ func (w *Worker) forward6(f *Frame, in *PortInfo) {
 	}
 	next := dst
 	if nh.Via.IsValid() {
-		next = nh.Via.As16()
+		next = as16(nh.Via)
 	}
 	mac, ok := w.neigh.Lookup6(nh.Port, next)
 	if !ok {
@@ -148,10 +150,11 @@ func (w *Worker) forward6(f *Frame, in *PortInfo) {
 // (ports are untagged) and Ethernet padding, and sends the frame on port.
 func (w *Worker) output(f *Frame, out *PortInfo, port uint16, mac [6]byte, etherType uint16) {
 	p := &w.p
+	// Move the start so that a 14-byte header ends right before the L3
+	// header: this drops VLAN tags, and the outer headers of a
+	// decapsulated packet. The MACs are rewritten below anyway.
+	f.Off += p.L3Off - packet.EthernetSize
 	if p.VLANs > 0 {
-		// Move the start so that the 14-byte header ends right before
-		// the L3 header; the MACs are rewritten below anyway.
-		f.Off += p.L3Off - packet.EthernetSize
 		w.stats.Events[EventVLANStripped]++
 	}
 	f.Len = packet.EthernetSize + p.L3Len
@@ -229,4 +232,22 @@ func (w *Worker) lookup6(vrf uint16, dst [16]byte) (*fib.NextHop, bool) {
 		}
 	}
 	return nh, ok
+}
+
+// as4 is netip.Addr.As4 that cannot panic: an address of the wrong family
+// (a table the control plane got wrong) reads as 0.0.0.0, which no
+// neighbour or route matches.
+func as4(a netip.Addr) [4]byte {
+	if a.Is4() {
+		return a.As4()
+	}
+	return [4]byte{}
+}
+
+// as16 is netip.Addr.As16 for IPv6 addresses only (see as4).
+func as16(a netip.Addr) [16]byte {
+	if a.Is6() {
+		return a.As16()
+	}
+	return [16]byte{}
 }

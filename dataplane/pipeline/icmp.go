@@ -61,7 +61,7 @@ func (w *Worker) icmp4Error(f *Frame, in *PortInfo, typ, code uint8, mtu uint16,
 	}
 	next := src
 	if nh.Via.IsValid() {
-		next = nh.Via.As4()
+		next = as4(nh.Via)
 	}
 	mac, ok := w.neigh.Lookup4(nh.Port, next)
 	if !ok {
@@ -159,7 +159,7 @@ func (w *Worker) icmp6Error(f *Frame, in *PortInfo, typ, code uint8, param uint3
 	}
 	next := src
 	if nh.Via.IsValid() {
-		next = nh.Via.As16()
+		next = as16(nh.Via)
 	}
 	mac, ok := w.neigh.Lookup6(nh.Port, next)
 	if !ok {

@@ -13,6 +13,12 @@ const (
 	EventICMPRateLimited               // ICMP error not sent: rate limit
 	EventICMPNoSource                  // ICMP error not sent: no address to send it from
 	EventICMPUnroutable                // ICMP error not sent: no route or neighbour back to the source
+	EventDecap                         // GRE packets decapsulated for a tenant
+	EventEncap                         // packets encapsulated into a tenant's tunnel
+	EventSNAT                          // tenant packets sent to the Internet from their EIP
+	EventDNAT                          // Internet packets to an EIP sent to its private address
+	EventTunnelEchoReply               // ICMP echo replies from the gateway's overlay address
+	EventTunnelARPReply                // ARP replies for the gateway's overlay address
 
 	NumEvents
 )
@@ -25,6 +31,12 @@ var eventNames = [NumEvents]string{
 	EventICMPRateLimited:  "icmp_error_rate_limited",
 	EventICMPNoSource:     "icmp_error_no_source",
 	EventICMPUnroutable:   "icmp_error_unroutable",
+	EventDecap:            "gre_decap",
+	EventEncap:            "gre_encap",
+	EventSNAT:             "snat",
+	EventDNAT:             "dnat",
+	EventTunnelEchoReply:  "tunnel_echo_reply",
+	EventTunnelARPReply:   "tunnel_arp_reply",
 }
 
 func (e Event) String() string {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"sync"
 	"sync/atomic"
+	"xdpgw/dataplane/firewall"
 
 	"xdpgw/dataplane/neigh"
 	"xdpgw/dataplane/packet"
@@ -78,6 +79,9 @@ type Worker struct {
 
 	icmp tokenBucket
 	ipID uint16
+
+	tun tunnel          // outer headers of the packet being decapsulated
+	fwp firewall.Packet // the classifier's view of the packet
 }
 
 // Process runs every frame of batch through the pipeline and sets its

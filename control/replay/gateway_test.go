@@ -1,0 +1,392 @@
+package replay_test
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
+	"xdpgw/control/compile"
+	"xdpgw/control/config"
+	"xdpgw/dataplane/checksum"
+	"xdpgw/dataplane/firewall"
+	"xdpgw/dataplane/pipeline"
+	"xdpgw/tools/fixture"
+)
+
+// The gateway prototype of background.md, frame by frame, on the embedded
+// default configuration: the MACs and addresses below are the default's.
+const (
+	macInternet = "02:00:00:00:01:01"
+	macUnderlay = "02:00:00:00:01:02"
+	macClient   = "02:00:00:00:02:07"
+	macHost1    = "02:00:00:00:03:0b"
+	macHost2    = "02:00:00:00:03:0c"
+	portInet    = 0
+	portUnder   = 1
+)
+
+type gw struct {
+	t  *testing.T
+	rt *compile.Runtime
+	dp *pipeline.Dataplane
+	w  *pipeline.Worker
+}
+
+func newGW(t *testing.T, edit func(*config.Config)) *gw {
+	t.Helper()
+	cfg := config.Default()
+	if edit != nil {
+		edit(cfg)
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("edited config invalid: %v", err)
+		}
+	}
+	rt, dp := runtimeFor(t, cfg)
+	return &gw{t: t, rt: rt, dp: dp, w: dp.NewWorker()}
+}
+
+// send runs one frame arriving on port through the pipeline.
+func (g *gw) send(port uint16, frame []byte) *pipeline.Frame {
+	g.t.Helper()
+	buf := make([]byte, 4096)
+	n := copy(buf[256:], frame)
+	b := []pipeline.Frame{{Buf: buf, Off: 256, Len: n, InPort: port, Time: 1}}
+	g.w.Process(b, 1e9)
+	g.w.Flush()
+	return &b[0]
+}
+
+func (g *gw) expectTx(f *pipeline.Frame, port uint16) gopacket.Packet {
+	g.t.Helper()
+	if f.Verdict != pipeline.VerdictTx || f.OutPort != port {
+		g.t.Fatalf("verdict %v port %d drop %v; want tx on %s", f.Verdict, f.OutPort, f.Drop, g.rt.PortNames[port])
+	}
+	pkt := gopacket.NewPacket(f.Data(), layers.LayerTypeEthernet, gopacket.Default)
+	if el := pkt.ErrorLayer(); el != nil {
+		g.t.Fatalf("output does not decode: %v", el.Error())
+	}
+	return pkt
+}
+
+func (g *gw) expectDrop(f *pipeline.Frame, r pipeline.DropReason) {
+	g.t.Helper()
+	if f.Verdict != pipeline.VerdictDrop || f.Drop != r {
+		g.t.Fatalf("verdict %v drop %v; want drop %v", f.Verdict, f.Drop, r)
+	}
+}
+
+// fromClient is a frame from the Internet client to dst.
+func fromClient(dst string) *fixture.Builder {
+	return fixture.New().Eth(macClient, macInternet).IPv4("1.1.1.7", dst)
+}
+
+// fromTenant is a GRE frame from a tenant host's tunnel endpoint with key,
+// whose inner packet the caller adds.
+func fromTenant(host int, key int64) *fixture.Builder {
+	mac, src := macHost1, "172.168.0.11"
+	if host == 2 {
+		mac, src = macHost2, "172.168.0.12"
+	}
+	return fixture.New().Eth(mac, macUnderlay).IPv4(src, "172.168.0.1").GRE(key)
+}
+
+// outer checks the outer headers of a frame sent into a tenant tunnel and
+// returns the GRE layer.
+func outer(t *testing.T, pkt gopacket.Packet, dstMAC, dst string, key uint32) *layers.GRE {
+	t.Helper()
+	eth := pkt.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+	if eth.DstMAC.String() != dstMAC || eth.SrcMAC.String() != macUnderlay {
+		t.Errorf("outer MACs %v > %v, want %s > %s", eth.SrcMAC, eth.DstMAC, macUnderlay, dstMAC)
+	}
+	ip := pkt.Layers()[1].(*layers.IPv4)
+	if ip.SrcIP.String() != "172.168.0.1" || ip.DstIP.String() != dst || ip.Protocol != layers.IPProtocolGRE {
+		t.Errorf("outer IPv4 %v > %v proto %v, want 172.168.0.1 > %s GRE", ip.SrcIP, ip.DstIP, ip.Protocol, dst)
+	}
+	if ^checksum.Checksum(ip.Contents, 0) != 0 {
+		t.Error("outer IPv4 checksum invalid")
+	}
+	gre, ok := pkt.Layer(layers.LayerTypeGRE).(*layers.GRE)
+	if !ok {
+		t.Fatal("no GRE header")
+	}
+	if !gre.KeyPresent || gre.Key != key {
+		t.Errorf("GRE key present=%v key=%d, want %d", gre.KeyPresent, gre.Key, key)
+	}
+	return gre
+}
+
+// inner returns the innermost IPv4 layer and checks its header checksum.
+func inner(t *testing.T, pkt gopacket.Packet) *layers.IPv4 {
+	t.Helper()
+	var last *layers.IPv4
+	for _, l := range pkt.Layers() {
+		if ip, ok := l.(*layers.IPv4); ok {
+			last = ip
+		}
+	}
+	if last == nil {
+		t.Fatal("no IPv4 layer")
+	}
+	if ^checksum.Checksum(last.Contents, 0) != 0 {
+		t.Error("IPv4 header checksum invalid")
+	}
+	return last
+}
+
+// l4ok verifies the TCP/UDP checksum of ip's payload with its pseudo-header.
+func l4ok(t *testing.T, ip *layers.IPv4) {
+	t.Helper()
+	seg := ip.Payload
+	sum := checksum.PseudoHeaderV4([4]byte(ip.SrcIP.To4()), [4]byte(ip.DstIP.To4()), uint8(ip.Protocol), uint16(len(seg)))
+	if ^checksum.Checksum(seg, sum) != 0 {
+		t.Errorf("%v checksum invalid after NAT", ip.Protocol)
+	}
+}
+
+func TestGatewayClientToTenants(t *testing.T) {
+	tests := []struct {
+		name    string
+		eip     string
+		dport   uint16
+		host    string
+		hostMAC string
+		key     uint32
+	}{
+		{"client reaches tenant 1 ssh via 2.2.2.11", "2.2.2.11", 22, "172.168.0.11", macHost1, 1000},
+		{"client reaches tenant 2 telnet via 2.2.2.12", "2.2.2.12", 23, "172.168.0.12", macHost2, 2000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGW(t, nil)
+			pkt := g.expectTx(g.send(portInet, fromClient(tt.eip).TCP(40000, tt.dport, "S").Bytes()), portUnder)
+			// Bug 1: the route-level tunnel keeps its key.
+			outer(t, pkt, tt.hostMAC, tt.host, tt.key)
+			ip := inner(t, pkt)
+			if ip.SrcIP.String() != "1.1.1.7" || ip.DstIP.String() != "10.0.0.7" || ip.TTL != 63 {
+				t.Errorf("inner %v > %v ttl %d, want 1.1.1.7 > 10.0.0.7 ttl 63", ip.SrcIP, ip.DstIP, ip.TTL)
+			}
+			l4ok(t, ip)
+			st := g.dp.Stats()
+			if st.Events[pipeline.EventDNAT] != 1 || st.Events[pipeline.EventEncap] != 1 {
+				t.Errorf("events dnat %d encap %d", st.Events[pipeline.EventDNAT], st.Events[pipeline.EventEncap])
+			}
+		})
+	}
+}
+
+func TestGatewayIngressFirewall(t *testing.T) {
+	g := newGW(t, nil)
+	// Tenant 1 admits SSH and ICMP only; tenant 2 telnet and ICMP.
+	g.expectDrop(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 23, "S").Bytes()), pipeline.DropFirewallIngress)
+	g.expectDrop(g.send(portInet, fromClient("2.2.2.12").TCP(40000, 22, "S").Bytes()), pipeline.DropFirewallIngress)
+	g.expectDrop(g.send(portInet, fromClient("2.2.2.11").UDP(40000, 53).Payload([]byte("q")).Bytes()), pipeline.DropFirewallIngress)
+	pkt := g.expectTx(g.send(portInet, fromClient("2.2.2.12").ICMPEcho(9, 1, false).Bytes()), portUnder)
+	outer(t, pkt, macHost2, "172.168.0.12", 2000)
+}
+
+func TestGatewayTenantToClient(t *testing.T) {
+	g := newGW(t, nil)
+	// Tenant 1 answers the client's SSH connection: SNAT to its EIP.
+	pkt := g.expectTx(g.send(portUnder, fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").TCP(22, 40000, "SA").Bytes()), portInet)
+	eth := pkt.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+	if eth.DstMAC.String() != macClient || eth.SrcMAC.String() != macInternet {
+		t.Errorf("MACs %v > %v", eth.SrcMAC, eth.DstMAC)
+	}
+	if pkt.Layer(layers.LayerTypeGRE) != nil {
+		t.Fatal("GRE header left on the Internet side")
+	}
+	ip := inner(t, pkt)
+	if ip.SrcIP.String() != "2.2.2.11" || ip.DstIP.String() != "1.1.1.7" || ip.TTL != 63 {
+		t.Errorf("%v > %v ttl %d, want 2.2.2.11 > 1.1.1.7 ttl 63", ip.SrcIP, ip.DstIP, ip.TTL)
+	}
+	l4ok(t, ip)
+	// Tenant 2's identical private address leaves from its own EIP.
+	pkt = g.expectTx(g.send(portUnder, fromTenant(2, 2000).IPv4("10.0.0.7", "1.1.1.7").UDP(5000, 7000).Payload([]byte("x")).Bytes()), portInet)
+	if ip := inner(t, pkt); ip.SrcIP.String() != "2.2.2.12" {
+		t.Errorf("tenant 2 left from %v, want 2.2.2.12", ip.SrcIP)
+	} else {
+		l4ok(t, ip)
+	}
+}
+
+func TestGatewayEgressFirewall(t *testing.T) {
+	g := newGW(t, nil)
+	// Tenant 1 cannot open SSH to the client; tenant 2 cannot open telnet.
+	g.expectDrop(g.send(portUnder, fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").TCP(40000, 22, "S").Bytes()), pipeline.DropFirewallEgress)
+	g.expectDrop(g.send(portUnder, fromTenant(2, 2000).IPv4("10.0.0.7", "1.1.1.7").TCP(40000, 23, "S").Bytes()), pipeline.DropFirewallEgress)
+	// ... but each may open the other's port.
+	g.expectTx(g.send(portUnder, fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").TCP(40000, 23, "S").Bytes()), portInet)
+	g.expectTx(g.send(portUnder, fromTenant(2, 2000).IPv4("10.0.0.7", "1.1.1.7").TCP(40000, 22, "S").Bytes()), portInet)
+}
+
+func TestGatewayTenantIsolation(t *testing.T) {
+	g := newGW(t, nil)
+	for _, dst := range []string{"2.2.2.12", "2.2.2.11", "172.168.0.12", "172.168.0.1", "1.1.1.1", "10.0.0.8"} {
+		t.Run(dst, func(t *testing.T) {
+			g.expectDrop(g.send(portUnder, fromTenant(1, 1000).IPv4("10.0.0.7", dst).ICMPEcho(1, 1, false).Bytes()), pipeline.DropTenantIsolation)
+		})
+	}
+}
+
+func TestGatewayBadTunnels(t *testing.T) {
+	g := newGW(t, nil)
+	tests := []struct {
+		name  string
+		frame []byte
+		want  pipeline.DropReason
+	}{
+		{"unknown key", fromTenant(1, 3000).IPv4("10.0.0.7", "1.1.1.7").UDP(1, 2).Bytes(), pipeline.DropGREUnknownKey},
+		{"no key", fromTenant(1, -1).IPv4("10.0.0.7", "1.1.1.7").UDP(1, 2).Bytes(), pipeline.DropGRENoKey},
+		{"truncated GRE", truncOuter(fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").UDP(1, 2).Bytes(), 14+20+6), pipeline.DropBadGRE},
+		{"truncated inner", truncOuter(fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").UDP(1, 2).Bytes(), 14+20+8+10), pipeline.DropTruncatedL3},
+		{"bad GRE checksum", badGRECsum(), pipeline.DropBadGREChecksum},
+		{"GRE on the Internet port is not decapsulated", fixture.New().Eth(macClient, macInternet).IPv4("1.1.1.7", "1.1.1.1").GRE(1000).IPv4("10.0.0.7", "1.1.1.7").UDP(1, 2).Bytes(), pipeline.DropNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			port := uint16(portUnder)
+			if tt.want == pipeline.DropNone {
+				port = portInet
+			}
+			f := g.send(port, tt.frame)
+			if tt.want == pipeline.DropNone {
+				if f.Verdict != pipeline.VerdictLocal {
+					t.Fatalf("verdict %v %v, want local", f.Verdict, f.Drop)
+				}
+				return
+			}
+			if f.Verdict != pipeline.VerdictDrop {
+				t.Fatalf("verdict %v, want drop %v", f.Verdict, tt.want)
+			}
+			if f.Drop != tt.want && !(tt.want == pipeline.DropTruncatedL3 && f.Drop == pipeline.DropTruncatedL4) {
+				t.Fatalf("drop %v, want %v", f.Drop, tt.want)
+			}
+		})
+	}
+}
+
+// truncOuter cuts a frame at n bytes and fixes the outer IPv4 length and
+// checksum, so the outer packet is well formed and what follows is short.
+func truncOuter(b []byte, n int) []byte {
+	b = b[:n]
+	b[16], b[17] = byte((n-14)>>8), byte(n-14)
+	c := checksumOf(b[14:34])
+	b[24], b[25] = byte(c>>8), byte(c)
+	return b
+}
+
+func checksumOf(h []byte) uint16 {
+	h[10], h[11] = 0, 0
+	return ^checksum.Checksum(h, 0)
+}
+
+func badGRECsum() []byte {
+	b := fixture.New().Eth(macHost1, macUnderlay).IPv4("172.168.0.11", "172.168.0.1").Bytes()
+	_ = b
+	// Build GRE with the C bit by hand: flags C|K, proto IPv4, csum, key.
+	innerPkt := fixture.New().IPv4("10.0.0.7", "1.1.1.7").UDP(1, 2).Bytes()
+	gre := []byte{0xb0, 0x00, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0x03, 0xe8}
+	payload := append(gre, innerPkt...)
+	c := ^checksum.Checksum(payload, 0)
+	payload[4], payload[5] = byte(c>>8), byte(c)^0xff // wrong on purpose
+	frame := fixture.New().Eth(macHost1, macUnderlay).IPv4("172.168.0.11", "172.168.0.1").Payload(payload).Bytes()
+	frame[14+9] = 47
+	h := frame[14:34]
+	c2 := checksumOf(h)
+	h[10], h[11] = byte(c2>>8), byte(c2)
+	return frame
+}
+
+// The gateway answers ICMP echo to its overlay address through the tunnel
+// the request came by, with the request's key.
+func TestGatewayTunnelEcho(t *testing.T) {
+	g := newGW(t, nil)
+	pkt := g.expectTx(g.send(portUnder, fromTenant(2, 2000).IPv4("10.0.0.7", "10.0.0.1").ICMPEcho(3, 4, false).Payload([]byte("ping")).Bytes()), portUnder)
+	outer(t, pkt, macHost2, "172.168.0.12", 2000)
+	ip := inner(t, pkt)
+	if ip.SrcIP.String() != "10.0.0.1" || ip.DstIP.String() != "10.0.0.7" {
+		t.Errorf("reply %v > %v", ip.SrcIP, ip.DstIP)
+	}
+	ic := pkt.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+	if ic.TypeCode.Type() != layers.ICMPv4TypeEchoReply || ic.Id != 3 || ic.Seq != 4 {
+		t.Errorf("reply %v id %d seq %d", ic.TypeCode, ic.Id, ic.Seq)
+	}
+	if ^checksum.Checksum(ip.Payload, 0) != 0 {
+		t.Error("ICMP checksum invalid")
+	}
+}
+
+// Bug 3: an ARP reply through a keyed tunnel keeps the request's key.
+func TestBugARPReplyKeepsTunnelKey(t *testing.T) {
+	g := newGW(t, nil)
+	req := fromTenant(1, 1000).Eth("02:00:00:00:0a:07", "ff:ff:ff:ff:ff:ff").ARPRequest("02:00:00:00:0a:07", "10.0.0.7", "10.0.0.1").Bytes()
+	pkt := g.expectTx(g.send(portUnder, req), portUnder)
+	outer(t, pkt, macHost1, "172.168.0.11", 1000)
+	arp, ok := pkt.Layer(layers.LayerTypeARP).(*layers.ARP)
+	if !ok || arp.Operation != layers.ARPReply {
+		t.Fatalf("no ARP reply in %v", pkt)
+	}
+	if netip.AddrFrom4([4]byte(arp.SourceProtAddress)).String() != "10.0.0.1" || netip.AddrFrom4([4]byte(arp.DstProtAddress)).String() != "10.0.0.7" {
+		t.Errorf("ARP reply %v is-at for %v", arp.SourceProtAddress, arp.DstProtAddress)
+	}
+	if g.dp.Stats().Events[pipeline.EventTunnelARPReply] != 1 {
+		t.Error("tunnel_arp_reply not counted")
+	}
+}
+
+// Bug 1: a packet sent through a route-level tunnel keeps its key.
+func TestBugRouteEncapKeepsKey(t *testing.T) {
+	g := newGW(t, nil)
+	pkt := g.expectTx(g.send(portInet, fromClient("2.2.2.11").ICMPEcho(1, 1, false).Bytes()), portUnder)
+	outer(t, pkt, macHost1, "172.168.0.11", 1000)
+}
+
+// Bug 2: a tenant's tunnel with a fixed key sends through route-level
+// attributes: a route that names only the tunnel destination gets the
+// tenant's key.
+func TestBugFixedKeyTunnelSendsThroughRoute(t *testing.T) {
+	g := newGW(t, func(c *config.Config) {
+		vrf, _ := c.FindVRF("user1")
+		vrf.Routes[0].Encap.Key = nil
+	})
+	pkt := g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "S").Bytes()), portUnder)
+	outer(t, pkt, macHost1, "172.168.0.11", 1000)
+}
+
+// Bug 4: with DNAT, the route towards the tenant is resolved for the
+// post-DNAT address (10.0.0.7), not the EIP: a route for the EIP in the
+// tenant's VRF pointing elsewhere must not be used.
+func TestBugDNATRoutesPostDNATAddress(t *testing.T) {
+	g := newGW(t, func(c *config.Config) {
+		vrf, _ := c.FindVRF("user1")
+		k := int64(1000)
+		vrf.Routes = append(vrf.Routes, config.Route{Prefix: "2.2.2.0/24", Port: "underlay", Encap: &config.Encap{Type: "gre", Key: &k, Dst: "172.168.0.12"}})
+	})
+	pkt := g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "S").Bytes()), portUnder)
+	outer(t, pkt, macHost1, "172.168.0.11", 1000)
+}
+
+// Bug 6: each packet is classified exactly once per direction: a DNATed
+// packet is matched against the ingress rules only. Tenant 1's egress set
+// drops TCP port 22; an inbound SSH SYN must pass, and only the ingress
+// rule counts it.
+func TestBugClassifiedOncePerDirection(t *testing.T) {
+	g := newGW(t, nil)
+	g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "S").Bytes()), portUnder)
+	t1 := &g.rt.Env.Gateway.Tenants[0]
+	in, inDef := t1.Ingress.Counters()
+	eg, egDef := t1.Egress.Counters()
+	if in[0] != 1 || inDef != 0 {
+		t.Errorf("ingress counters %v default %d, want the ssh rule once", in, inDef)
+	}
+	var egTotal uint64
+	for _, v := range eg {
+		egTotal += v
+	}
+	if egTotal+egDef != 0 {
+		t.Errorf("egress rule set consulted for an inbound packet: %v default %d", eg, egDef)
+	}
+	_ = firewall.Ingress
+}

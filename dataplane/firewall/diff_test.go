@@ -1,0 +1,233 @@
+package firewall_test
+
+import (
+	"encoding/binary"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"xdpgw/dataplane/firewall"
+)
+
+// TestDifferential compares Classify with the linear oracle on seeded
+// random rule sets with heavy overlap and packets aimed at the edges of
+// the rules' prefixes and port ranges.
+func TestDifferential(t *testing.T) {
+	sizes := []int{0, 1, 2, 3, 5, 8, 13, 30, 64, 100, 250, 500, 1000, 2000}
+	for _, n := range sizes {
+		seeds := 6
+		if n >= 500 {
+			seeds = 2
+		}
+		for seed := range seeds {
+			t.Run(strconv.Itoa(n)+"/"+strconv.Itoa(seed), func(t *testing.T) {
+				g := newGen(uint64(n)*1000 + uint64(seed))
+				rules := g.rules(n)
+				def := firewall.Action(seed % 3)
+				rs, err := firewall.Compile(rules, def)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pkts := 3000
+				if testing.Short() {
+					pkts = 300
+				}
+				hits := 0
+				for range pkts {
+					p := g.packet(rules)
+					wa, wr := refClassify(rules, def, &p)
+					ga, gr := rs.Classify(&p)
+					if wa != ga || wr != gr {
+						t.Fatalf("packet %+v: Classify = (%v, %d), want (%v, %d)\nrule %d: %+v", p, ga, gr, wa, wr, wr, ruleAt(rules, wr))
+					}
+					if wr >= 0 {
+						hits++
+					}
+				}
+				if n >= 30 && hits < pkts/10 {
+					t.Errorf("only %d of %d packets matched a rule: the generator does not aim well", hits, pkts)
+				}
+			})
+		}
+	}
+}
+
+func ruleAt(rules []firewall.Rule, i int32) any {
+	if i < 0 {
+		return "default"
+	}
+	return rules[i]
+}
+
+// fuzzReader hands out the fuzz input's bytes, then zeros.
+type fuzzReader struct{ b []byte }
+
+func (r *fuzzReader) byte() byte {
+	if len(r.b) == 0 {
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *fuzzReader) u16() uint16 { return uint16(r.byte())<<8 | uint16(r.byte()) }
+
+var fuzzBases = []netip.Addr{
+	netip.MustParseAddr("10.0.0.7"), netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("255.255.255.255"),
+	netip.MustParseAddr("2001:db8::7"), netip.MustParseAddr("::"), netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+}
+
+// addr: a base address with one byte xored at a chosen position.
+func (r *fuzzReader) addr() netip.Addr {
+	a := fuzzBases[int(r.byte())%len(fuzzBases)]
+	b := a.AsSlice()
+	pos, x := r.byte(), r.byte()
+	b[int(pos)%len(b)] ^= x
+	a, _ = netip.AddrFromSlice(b)
+	return a
+}
+
+func (r *fuzzReader) prefixes(n int) []netip.Prefix {
+	var ps []netip.Prefix
+	for range n {
+		a := r.addr()
+		ps = append(ps, netip.PrefixFrom(a, int(r.byte())%(a.BitLen()+1)))
+	}
+	return ps
+}
+
+func (r *fuzzReader) ports(n int) []firewall.PortRange {
+	var prs []firewall.PortRange
+	for range n {
+		a, b := r.u16(), r.u16()
+		prs = append(prs, firewall.PortRange{Lo: min(a, b), Hi: max(a, b)})
+	}
+	return prs
+}
+
+// decodeFuzz builds a rule set and packets from the fuzz input. Layout:
+// byte 0: rule count (mod 24) and the default; per rule: an action/proto
+// byte, a byte of list lengths, then the lists (prefix: base, position,
+// xor, bits; port range: two big-endian ports; ICMP: count then types),
+// TCP want and mask for TCP rules; the rest is packets of 14 bytes.
+func decodeFuzz(data []byte) ([]firewall.Rule, firewall.Action, []firewall.Packet) {
+	r := &fuzzReader{b: data}
+	h := r.byte()
+	n := int(h % 24)
+	def := firewall.Action(h / 24 % 3)
+	var rules []firewall.Rule
+	for range n {
+		a := r.byte()
+		ru := firewall.Rule{Action: firewall.Action(a % 3)}
+		switch (a / 3) % 6 {
+		case 5:
+			ru.AnyProto = true
+		default:
+			ru.Proto = protos[(a/3)%6]
+		}
+		l := r.byte()
+		ru.Src = r.prefixes(int(l % 3))
+		ru.Dst = r.prefixes(int(l / 3 % 3))
+		if !ru.AnyProto && (ru.Proto == firewall.ProtoTCP || ru.Proto == firewall.ProtoUDP) {
+			ru.SrcPorts = r.ports(int(l / 9 % 3))
+			ru.DstPorts = r.ports(int(l / 27 % 3))
+		}
+		if !ru.AnyProto && (ru.Proto == firewall.ProtoICMP || ru.Proto == firewall.ProtoICMPv6) {
+			for range int(l / 9 % 3) {
+				ru.ICMPTypes = append(ru.ICMPTypes, r.byte())
+			}
+		}
+		if !ru.AnyProto && ru.Proto == firewall.ProtoTCP && l >= 81 {
+			ru.TCPFlagsMask = r.byte()
+			ru.TCPFlagsWant = r.byte() & ru.TCPFlagsMask
+		}
+		rules = append(rules, ru)
+	}
+	var pkts []firewall.Packet
+	for len(r.b) > 0 {
+		var p firewall.Packet
+		c := r.byte()
+		p.IPv6 = c&1 != 0
+		if c&2 != 0 {
+			p.Proto = r.byte()
+		} else {
+			p.Proto = protos[int(c>>2)%len(protos)]
+		}
+		for _, dst := range []*[16]byte{&p.Src, &p.Dst} {
+			a := r.addr()
+			if a.Is4() != !p.IPv6 { // wrong family: keep the bytes anyway
+				a = netip.AddrFrom16(a.As16())
+			}
+			if p.IPv6 {
+				*dst = a.As16()
+			} else {
+				b := a.As16()
+				binary.BigEndian.PutUint32(dst[:], binary.BigEndian.Uint32(b[12:]))
+			}
+		}
+		p.SrcPort, p.DstPort = r.u16(), r.u16()
+		p.ICMPType, p.TCPFlags = r.byte(), r.byte()
+		pkts = append(pkts, p)
+	}
+	return rules, def, pkts
+}
+
+// fuzzSeeds are the committed corpus; each name says what it aims at.
+var fuzzSeeds = map[string][]byte{
+	"empty":                  {},
+	"no_rules_one_packet":    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	"tcp_dport_22_hit":       {1, 0, 27, 0, 22, 0, 22, 4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 22, 0, 0},
+	"tcp_dport_range_edge":   {1, 0, 27, 0, 100, 0, 200, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 201, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200, 0, 0},
+	"v4_prefix_vs_v6_packet": {1, 15, 1, 0, 0, 0, 24, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	"v6_prefix_len_65":       {1, 16, 1, 3, 8, 1, 65, 5, 3, 8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	"syn_not_ack":            {1, 1, 81, 0x12, 0x02, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12},
+	"icmp_type_list":         {2, 7, 9, 8, 16, 1, 9, 0, 3, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	"overlap_first_match":    {3, 15, 0, 1, 0, 27, 0, 80, 0, 80, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 80, 0, 0},
+	"any_proto_odd_protocol": {1, 17, 1, 0, 0, 0, 8, 2, 99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+}
+
+var updateCorpus = flag.Bool("update-corpus", false, "rewrite testdata/fuzz/FuzzClassify from fuzzSeeds")
+
+func TestWriteFuzzCorpus(t *testing.T) {
+	if !*updateCorpus {
+		t.Skip("run with -update-corpus to rewrite the seed corpus")
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzClassify")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range fuzzSeeds {
+		s := "go test fuzz v1\n[]byte(" + strconv.Quote(string(b)) + ")\n"
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func FuzzClassify(f *testing.F) {
+	for _, b := range fuzzSeeds {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rules, def, pkts := decodeFuzz(data)
+		rs, err := firewall.Compile(rules, def)
+		if err != nil {
+			t.Fatalf("Compile: %v", err)
+		}
+		if rs.Len() != len(rules) {
+			t.Fatalf("Len = %d, want %d", rs.Len(), len(rules))
+		}
+		for i := range pkts {
+			p := &pkts[i]
+			wa, wr := refClassify(rules, def, p)
+			ga, gr := rs.Classify(p)
+			if wa != ga || wr != gr {
+				t.Fatalf("packet %+v: Classify = (%v, %d), want (%v, %d)", *p, ga, gr, wa, wr)
+			}
+		}
+	})
+}

@@ -1,0 +1,462 @@
+package pipeline
+
+import (
+	"xdpgw/dataplane/checksum"
+	"xdpgw/dataplane/firewall"
+	"xdpgw/dataplane/packet"
+)
+
+// tunnel is the outer context of a decapsulated packet, kept while the
+// inner packet is processed: replies the gateway originates in a tenant's
+// overlay (ARP, ICMP echo) go back through the same tunnel, key included
+// (background.md bug 3).
+type tunnel struct {
+	tenant   int
+	key      uint32
+	outerSrc [4]byte // the tenant host's tunnel endpoint
+	outerDst [4]byte // the gateway's underlay address
+	outerOff int     // offset of the outer IPv4 header in the frame
+	greOff   int
+	peerMAC  packet.MAC
+}
+
+// localDeliver4 handles an IPv4 packet whose destination is local in the
+// input port's VRF: the gateway terminates GRE from the underlay and owns
+// the EIPs on the Internet side; anything else is for the host stack.
+func (w *Worker) localDeliver4(f *Frame, in *PortInfo) {
+	p := &w.p
+	if gw := w.env.Gateway; gw != nil {
+		switch {
+		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE:
+			w.decap4(f, in, gw)
+			return
+		case in.Role == RoleExternal:
+			if e, ok := gw.EIPByAddr(p.Dst4()); ok {
+				w.eipIngress(f, in, gw, e)
+				return
+			}
+		}
+	}
+	w.local(f)
+}
+
+// decap4 terminates a GRE packet from the underlay: the key selects the
+// tenant, whose VRF routes the inner packet.
+func (w *Worker) decap4(f *Frame, in *PortInfo, gw *Gateway) {
+	p := &w.p
+	data := f.Data()
+	if p.L4Off == 0 || p.Frag {
+		// Tunnel packets are not reassembled: the underlay MTU is
+		// configured so that they never need to be.
+		w.drop(f, DropGREFragment)
+		return
+	}
+	end := p.L3Off + p.L3Len
+	gre := packet.GRE(data[p.L4Off:end])
+	if gre.HasChecksum() && checksum.Checksum(gre, 0) != 0xffff {
+		w.drop(f, DropBadGREChecksum)
+		return
+	}
+	if !p.GREHasKey {
+		w.drop(f, DropGRENoKey)
+		return
+	}
+	ti, ok := gw.TenantByKey(p.GREKey)
+	if !ok {
+		w.drop(f, DropGREUnknownKey)
+		return
+	}
+	w.tun = tunnel{
+		tenant:   ti,
+		key:      p.GREKey,
+		outerSrc: p.Src4(),
+		outerDst: p.Dst4(),
+		outerOff: p.L3Off,
+		greOff:   p.L4Off,
+		peerMAC:  packet.Ethernet(data).Src(),
+	}
+	inner := p.L4Off + p.GREHdrLen
+	switch p.GREProto {
+	case packet.EtherTypeIPv4:
+		p.DecodeL3(data[:end], inner, packet.EtherTypeIPv4)
+	case packet.EtherTypeTEB:
+		p.DecodeL2(data[:end], inner)
+	default:
+		w.drop(f, DropGREProto)
+		return
+	}
+	if p.Status != packet.DecodeOK {
+		w.drop(f, dropForStatus(p.Status))
+		return
+	}
+	w.stats.Events[EventDecap]++
+	t := &gw.Tenants[ti]
+	switch {
+	case p.EtherType == packet.EtherTypeARP:
+		w.tunnelARP(f, t)
+	case p.IPVersion == 4:
+		w.tenantEgress4(f, gw, t)
+	default:
+		w.drop(f, DropGREProto)
+	}
+}
+
+// tenantEgress4 routes an IPv4 packet that a tenant host sent into its
+// tunnel: to the gateway itself (ICMP echo), or out to the Internet with
+// its source rewritten to the host's EIP.
+func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
+	p := &w.p
+	data := f.Data()
+	ip := packet.IPv4(data[p.L3Off:])
+	if !ip.IsChecksumValid() {
+		w.drop(f, DropBadIPChecksum)
+		return
+	}
+	src, dst := p.Src4(), p.Dst4()
+	if martian4(src) || dst[0] >= 224 {
+		w.drop(f, DropBadSource)
+		return
+	}
+	if t.HasAddr4 && dst == t.Addr4 {
+		if p.Proto == packet.ProtoICMP && p.L4Off != 0 && p.ICMPType == packet.ICMPv4Echo {
+			w.tunnelEcho(f, t)
+			return
+		}
+		w.drop(f, DropTenantLocal)
+		return
+	}
+	nh, ok := w.lookup4(t.VRF, dst)
+	if !ok {
+		w.drop(f, DropNoRoute)
+		return
+	}
+	// A tenant reaches the Internet and nothing else: not the gateway's
+	// own addresses or EIPs (no hairpin between tenants), not the
+	// underlay, not another tenant's overlay.
+	if nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) || w.env.Ports[nh.Port].Role != RoleExternal {
+		w.drop(f, DropTenantIsolation)
+		return
+	}
+	// Classify once, in the direction the packet travels, before NAT:
+	// egress rules speak of the tenant's own addresses.
+	if w.classify(f, t.Egress, DropFirewallEgress) {
+		return
+	}
+	e, ok := gw.EIPByPrivate(w.tun.tenant, src)
+	if !ok {
+		w.drop(f, DropNoEIP)
+		return
+	}
+	if ip.TTL() <= 1 {
+		w.drop(f, DropTTLExceeded)
+		return
+	}
+	out := &w.env.Ports[nh.Port]
+	if p.L3Len > int(out.MTU) {
+		w.drop(f, DropMTUExceeded)
+		return
+	}
+	next := dst
+	if nh.Via.IsValid() {
+		next = as4(nh.Via)
+	}
+	mac, ok := w.neigh.Lookup4(nh.Port, next)
+	if !ok {
+		w.drop(f, DropNoNeighbor)
+		return
+	}
+	nat4(data, p, true, gw.EIPs[e].Addr)
+	decTTL4(ip)
+	w.stats.Events[EventSNAT]++
+	// The inner packet becomes the frame: the outer Ethernet, IPv4 and
+	// GRE headers are dropped by moving the start.
+	w.output(f, out, nh.Port, mac, packet.EtherTypeIPv4)
+}
+
+// eipIngress takes a packet from the Internet to an elastic IP: classify
+// it against the tenant's ingress rules, DNAT it to the private address,
+// route that address in the tenant's VRF (background.md bug 4: the route is
+// resolved for the post-DNAT address) and send it into the tunnel the
+// route names, with the route's key or the tenant's (bug 1, bug 2).
+func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
+	p := &w.p
+	data := f.Data()
+	ip := packet.IPv4(data[p.L3Off:])
+	e := &gw.EIPs[ei]
+	t := &gw.Tenants[e.Tenant]
+	nh, ok := w.lookup4(t.VRF, e.Private)
+	if !ok || nh.Local || nh.Blackhole || int(nh.Port) >= len(w.env.Ports) {
+		w.drop(f, DropNoRoute)
+		return
+	}
+	// The classifier sees the packet as the tenant will: after DNAT.
+	w.fwp.Dst = [16]byte{}
+	copy(w.fwp.Dst[:4], e.Private[:])
+	if w.classifyWithDst(f, t.Ingress, DropFirewallIngress) {
+		return
+	}
+	if ip.TTL() <= 1 {
+		w.icmp4Error(f, in, packet.ICMPv4TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)
+		return
+	}
+	nat4(data, p, false, e.Private)
+	decTTL4(ip)
+	w.stats.Events[EventDNAT]++
+	if !nh.HasEncap {
+		// The private address is directly on a port (no overlay).
+		out := &w.env.Ports[nh.Port]
+		if p.L3Len > int(out.MTU) {
+			w.drop(f, DropMTUExceeded)
+			return
+		}
+		next := e.Private
+		if nh.Via.IsValid() {
+			next = as4(nh.Via)
+		}
+		mac, ok := w.neigh.Lookup4(nh.Port, next)
+		if !ok {
+			w.drop(f, DropNoNeighbor)
+			return
+		}
+		w.output(f, out, nh.Port, mac, packet.EtherTypeIPv4)
+		return
+	}
+	key, hasKey := nh.Encap.Key, nh.Encap.HasKey
+	if !hasKey {
+		// A tenant's tunnels always carry its key, also when the route
+		// names only the destination (bug 2).
+		key, hasKey = t.Key, true
+	}
+	w.encap4(f, nh.Port, as4(nh.Encap.OuterSrc), nh.Encap.OuterSrc.Is4(), as4(nh.Encap.OuterDst), key, hasKey)
+}
+
+// encap4 wraps the IPv4 packet at p.L3Off in outer Ethernet + IPv4 + GRE
+// and sends it on port towards outerDst, routed in the port's VRF.
+func (w *Worker) encap4(f *Frame, port uint16, outerSrc [4]byte, hasSrc bool, outerDst [4]byte, key uint32, hasKey bool) {
+	p := &w.p
+	env := w.env
+	out := &env.Ports[port]
+	if !hasSrc {
+		if !out.HasAddr4 {
+			w.drop(f, DropNoTunnelSource)
+			return
+		}
+		outerSrc = out.Addr4
+	}
+	greLen := packet.GREHeaderLength(hasKey)
+	over := packet.IPv4MinSize + greLen
+	total := over + p.L3Len
+	if total > int(out.MTU) {
+		w.drop(f, DropMTUExceeded)
+		return
+	}
+	// The underlay next hop of the outer destination.
+	unh, ok := env.VRFs[out.VRF].Table().Lookup4(outerDst)
+	if !ok || unh.Local || unh.HasEncap || unh.HasNextVRF || unh.Port != port {
+		w.drop(f, DropNoTunnelRoute)
+		return
+	}
+	next := outerDst
+	if unh.Via.IsValid() {
+		next = as4(unh.Via)
+	}
+	mac, ok := w.neigh.Lookup4(port, next)
+	if !ok {
+		w.drop(f, DropNoNeighbor)
+		return
+	}
+	start := f.Off + p.L3Off - over - packet.EthernetSize
+	if start < 0 {
+		w.drop(f, DropNoHeadroom)
+		return
+	}
+	inner := packet.IPv4(f.Buf[f.Off+p.L3Off:])
+	tos := inner.TOS()
+	f.Off = start
+	f.Len = packet.EthernetSize + total
+	b := f.Data()
+	packet.EncodeEthernet(b, packet.MAC(mac), packet.MAC(out.MAC), packet.EtherTypeIPv4)
+	w.ipID++
+	packet.EncodeIPv4(b[packet.EthernetSize:], packet.IPv4Fields{
+		TOS:         tos, // RFC 2983: copy the inner DSCP/ECN to the outer header
+		TotalLength: uint16(total),
+		ID:          w.ipID,
+		Flags:       packet.IPv4FlagDF,
+		TTL:         64,
+		Protocol:    packet.ProtoGRE,
+		Src:         outerSrc,
+		Dst:         outerDst,
+	})
+	packet.EncodeGRE(b[packet.EthernetSize+packet.IPv4MinSize:], packet.EtherTypeIPv4, key, hasKey)
+	pad(f)
+	w.stats.Events[EventEncap]++
+	w.tx(f, port)
+}
+
+// tunnelEcho answers an ICMP echo request to the gateway's overlay address
+// through the tunnel it came by. The outer headers are reused in place with
+// source and destination swapped, so the reply carries the request's GRE
+// key (bug 3) and flags.
+func (w *Worker) tunnelEcho(f *Frame, t *Tenant) {
+	p := &w.p
+	data := f.Data()
+	ip := packet.IPv4(data[p.L3Off:])
+	ic := packet.ICMPv4(data[p.L4Off : p.L3Off+p.L3Len])
+	src, dst := ip.Src(), ip.Dst()
+	ip.SetSrc(dst)
+	ip.SetDst(src)
+	ip.SetTTL(64)
+	ip.SetChecksum(ip.CalculateChecksum())
+	old := uint16(ic.Type())<<8 | uint16(ic.Code())
+	ic.SetType(packet.ICMPv4EchoReply)
+	ic.SetChecksum(checksum.Update16(ic.Checksum(), old, uint16(packet.ICMPv4EchoReply)<<8|uint16(ic.Code())))
+	w.stats.Events[EventTunnelEchoReply]++
+	w.tunnelReply(f)
+}
+
+// tunnelARP answers an ARP request for the gateway's overlay address that
+// came inside a transparent-Ethernet (0x6558) GRE tunnel.
+func (w *Worker) tunnelARP(f *Frame, t *Tenant) {
+	p := &w.p
+	data := f.Data()
+	arp := packet.ARP(data[p.L3Off:])
+	if arp.Op() != packet.ARPRequest || !t.HasAddr4 || arp.TargetIP() != t.Addr4 {
+		w.drop(f, DropTenantLocal)
+		return
+	}
+	inEth := packet.Ethernet(data[p.L3Off-packet.EthernetSize-4*int(p.VLANs):])
+	mine := packet.MAC(w.env.Ports[f.InPort].MAC)
+	asker, askerIP := arp.SenderMAC(), arp.SenderIP()
+	arp.SetOp(packet.ARPReply)
+	arp.SetTargetMAC(asker)
+	arp.SetTargetIP(askerIP)
+	arp.SetSenderMAC(mine)
+	arp.SetSenderIP(t.Addr4)
+	inEth.SetDst(asker)
+	inEth.SetSrc(mine)
+	w.stats.Events[EventTunnelARPReply]++
+	w.tunnelReply(f)
+}
+
+// tunnelReply turns the outer headers of the frame around: the reply goes
+// back to the tunnel endpoint it came from, with the same GRE header.
+func (w *Worker) tunnelReply(f *Frame) {
+	data := f.Data()
+	tun := &w.tun
+	outer := packet.IPv4(data[tun.outerOff:])
+	outer.SetSrc(tun.outerDst)
+	outer.SetDst(tun.outerSrc)
+	outer.SetTTL(64)
+	outer.SetChecksum(outer.CalculateChecksum())
+	gre := packet.GRE(data[tun.greOff : tun.outerOff+int(outer.TotalLength())])
+	if gre.HasChecksum() {
+		gre.SetChecksum(0)
+		gre.SetChecksum(gre.CalculateChecksum())
+	}
+	eth := packet.Ethernet(data)
+	mine := packet.MAC(w.env.Ports[f.InPort].MAC)
+	peer := tun.peerMAC
+	if mac, ok := w.neigh.Lookup4(f.InPort, tun.outerSrc); ok {
+		peer = packet.MAC(mac)
+	}
+	eth.SetDst(peer)
+	eth.SetSrc(mine)
+	w.tx(f, f.InPort)
+}
+
+// classify runs the packet described by w.p through rs; it returns true
+// when the packet was dropped (and counted under reason).
+func (w *Worker) classify(f *Frame, rs *firewall.RuleSet, reason DropReason) bool {
+	w.fillFirewallPacket()
+	return w.classifyFilled(f, rs, reason)
+}
+
+// classifyWithDst is classify with w.fwp.Dst already set by the caller
+// (the post-DNAT destination).
+func (w *Worker) classifyWithDst(f *Frame, rs *firewall.RuleSet, reason DropReason) bool {
+	dst := w.fwp.Dst
+	w.fillFirewallPacket()
+	w.fwp.Dst = dst
+	return w.classifyFilled(f, rs, reason)
+}
+
+func (w *Worker) classifyFilled(f *Frame, rs *firewall.RuleSet, reason DropReason) bool {
+	if rs == nil {
+		return false
+	}
+	a, rule := rs.Classify(&w.fwp)
+	rs.Count(rule)
+	if a == firewall.ActionAccept {
+		return false
+	}
+	// Reject answers are sent by the session-aware path; here both
+	// refuse the packet.
+	w.drop(f, reason)
+	return true
+}
+
+func (w *Worker) fillFirewallPacket() {
+	p := &w.p
+	w.fwp = firewall.Packet{
+		IPv6:     p.IPVersion == 6,
+		Proto:    p.Proto,
+		Src:      p.Src,
+		Dst:      p.Dst,
+		SrcPort:  p.SrcPort,
+		DstPort:  p.DstPort,
+		ICMPType: p.ICMPType,
+		TCPFlags: p.TCPFlags,
+	}
+}
+
+// nat4 rewrites the source (src) or destination address of the IPv4
+// packet described by p and updates the header checksum and the TCP/UDP
+// checksum (whose pseudo-header holds the address) incrementally (RFC 1624).
+// A non-initial fragment has no transport header: only the IP header
+// changes.
+func nat4(data []byte, p *packet.Parsed, src bool, to [4]byte) {
+	ip := packet.IPv4(data[p.L3Off:])
+	var old [4]byte
+	if src {
+		old = ip.Src()
+		ip.SetSrc(to)
+	} else {
+		old = ip.Dst()
+		ip.SetDst(to)
+	}
+	ip.SetChecksum(checksum.Update32(ip.Checksum(), old, to))
+	if p.L4Off == 0 {
+		return
+	}
+	switch p.Proto {
+	case packet.ProtoTCP:
+		t := packet.TCP(data[p.L4Off:])
+		t.SetChecksum(checksum.Update32(t.Checksum(), old, to))
+	case packet.ProtoUDP:
+		u := packet.UDP(data[p.L4Off:])
+		// RFC 768: zero means "no checksum" and stays zero; a computed
+		// zero is sent as all ones.
+		if c := u.Checksum(); c != 0 {
+			c = checksum.Update32(c, old, to)
+			if c == 0 {
+				c = 0xffff
+			}
+			u.SetChecksum(c)
+		}
+	}
+	if src {
+		p.Src = [16]byte{}
+		copy(p.Src[:4], to[:])
+	} else {
+		p.Dst = [16]byte{}
+		copy(p.Dst[:4], to[:])
+	}
+}
+
+// decTTL4 decrements the TTL and fixes the header checksum (RFC 1624).
+func decTTL4(ip packet.IPv4) {
+	ttl := ip.TTL()
+	old := uint16(ttl)<<8 | uint16(ip.Protocol())
+	ip.SetTTL(ttl - 1)
+	ip.SetChecksum(checksum.Update16(ip.Checksum(), old, old-0x100))
+}
