@@ -390,3 +390,51 @@ func TestBugClassifiedOncePerDirection(t *testing.T) {
 	}
 	_ = firewall.Ingress
 }
+
+func TestGatewayReject(t *testing.T) {
+	g := newGW(t, func(c *config.Config) {
+		tn, _ := c.FindTenant("user1")
+		tn.Firewall.Ingress.Rules = append(tn.Firewall.Ingress.Rules,
+			config.Rule{Name: "no-smtp", Action: "reject", Proto: "tcp", DstPorts: []string{"25"}},
+			config.Rule{Name: "no-dns", Action: "reject", Proto: "udp", DstPorts: []string{"53"}})
+		tn.Firewall.Egress.Rules = append(tn.Firewall.Egress.Rules,
+			config.Rule{Name: "no-irc", Action: "reject", Proto: "tcp", DstPorts: []string{"6667"}})
+	})
+	t.Run("ingress TCP gets a RST from the EIP", func(t *testing.T) {
+		pkt := g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 25, "S").Bytes()), portInet)
+		ip := inner(t, pkt)
+		tcp := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if ip.SrcIP.String() != "2.2.2.11" || ip.DstIP.String() != "1.1.1.7" || !tcp.RST || !tcp.ACK || tcp.Ack != 1001 || tcp.SrcPort != 25 || tcp.DstPort != 40000 {
+			t.Errorf("answer %v:%d > %v:%d rst %v ack %v/%d", ip.SrcIP, tcp.SrcPort, ip.DstIP, tcp.DstPort, tcp.RST, tcp.ACK, tcp.Ack)
+		}
+		l4ok(t, ip)
+	})
+	t.Run("ingress UDP gets ICMP admin prohibited", func(t *testing.T) {
+		pkt := g.expectTx(g.send(portInet, fromClient("2.2.2.11").UDP(40000, 53).Payload([]byte("query")).Bytes()), portInet)
+		ip := inner(t, pkt)
+		ic := pkt.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+		if ip.SrcIP.String() != "2.2.2.11" || ic.TypeCode != layers.CreateICMPv4TypeCode(3, 13) {
+			t.Errorf("answer from %v: %v", ip.SrcIP, ic.TypeCode)
+		}
+		if ^checksum.Checksum(ip.Payload, 0) != 0 {
+			t.Error("ICMP checksum invalid")
+		}
+	})
+	t.Run("egress TCP gets a RST through the tunnel with the key", func(t *testing.T) {
+		pkt := g.expectTx(g.send(portUnder, fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").TCP(40001, 6667, "S").Bytes()), portUnder)
+		outer(t, pkt, macHost1, "172.168.0.11", 1000)
+		ip := inner(t, pkt)
+		tcp := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if ip.SrcIP.String() != "1.1.1.7" || ip.DstIP.String() != "10.0.0.7" || !tcp.RST {
+			t.Errorf("answer %v > %v rst %v", ip.SrcIP, ip.DstIP, tcp.RST)
+		}
+		l4ok(t, ip)
+	})
+	t.Run("no RST for a RST", func(t *testing.T) {
+		g.expectDrop(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 25, "R").Bytes()), pipeline.DropFirewallIngress)
+	})
+	st := g.dp.Stats()
+	if st.Events[pipeline.EventRejectRST] != 2 || st.Events[pipeline.EventRejectICMP] != 1 {
+		t.Errorf("reject events rst %d icmp %d, want 2 and 1", st.Events[pipeline.EventRejectRST], st.Events[pipeline.EventRejectICMP])
+	}
+}

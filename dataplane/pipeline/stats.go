@@ -19,6 +19,8 @@ const (
 	EventDNAT                          // Internet packets to an EIP sent to its private address
 	EventTunnelEchoReply               // ICMP echo replies from the gateway's overlay address
 	EventTunnelARPReply                // ARP replies for the gateway's overlay address
+	EventRejectRST                     // TCP RSTs sent for packets a reject rule refused
+	EventRejectICMP                    // ICMP administratively prohibited sent for a reject rule
 
 	NumEvents
 )
@@ -37,6 +39,8 @@ var eventNames = [NumEvents]string{
 	EventDNAT:             "dnat",
 	EventTunnelEchoReply:  "tunnel_echo_reply",
 	EventTunnelARPReply:   "tunnel_arp_reply",
+	EventRejectRST:        "reject_rst_sent",
+	EventRejectICMP:       "reject_icmp_sent",
 }
 
 func (e Event) String() string {

@@ -341,6 +341,13 @@ func (w *Worker) tunnelARP(f *Frame, t *Tenant) {
 // tunnelReply turns the outer headers of the frame around: the reply goes
 // back to the tunnel endpoint it came from, with the same GRE header.
 func (w *Worker) tunnelReply(f *Frame) {
+	w.tunnelReplyPrepared(f)
+	w.tx(f, f.InPort)
+}
+
+// tunnelReplyPrepared rewrites the outer headers for the way back and sets
+// the output port; the caller counts the frame.
+func (w *Worker) tunnelReplyPrepared(f *Frame) {
 	data := f.Data()
 	tun := &w.tun
 	outer := packet.IPv4(data[tun.outerOff:])
@@ -361,7 +368,8 @@ func (w *Worker) tunnelReply(f *Frame) {
 	}
 	eth.SetDst(peer)
 	eth.SetSrc(mine)
-	w.tx(f, f.InPort)
+	f.Verdict = VerdictTx
+	f.OutPort = f.InPort
 }
 
 // classify runs the packet described by w.p through rs; it returns true
@@ -389,9 +397,14 @@ func (w *Worker) classifyFilled(f *Frame, rs *firewall.RuleSet, reason DropReaso
 	if a == firewall.ActionAccept {
 		return false
 	}
-	// Reject answers are sent by the session-aware path; here both
-	// refuse the packet.
 	w.drop(f, reason)
+	if a == firewall.ActionReject {
+		if reason == DropFirewallIngress {
+			w.rejectIngress(f, &w.env.Ports[f.InPort])
+		} else {
+			w.rejectEgress(f)
+		}
+	}
 	return true
 }
 

@@ -1,0 +1,142 @@
+package pipeline
+
+import (
+	"xdpgw/dataplane/checksum"
+	"xdpgw/dataplane/packet"
+)
+
+// A firewall rule with action reject drops the packet and answers it, so
+// that the sender learns at once instead of timing out: a TCP RST for TCP
+// (RFC 9293 3.10.7.1, "if the connection does not exist"), an ICMP
+// destination unreachable, administratively prohibited (RFC 1812
+// 5.2.7.1), otherwise. The answer comes from the address the packet was
+// sent to and goes back the way the packet came.
+
+// rejectAnswer4 rewrites the IPv4 packet at p.L3Off into its reject
+// answer, in place, and returns the answer's length; 0 means no answer may
+// be sent (to a RST, an ICMP error, a non-initial fragment, or over the
+// rate limit).
+func (w *Worker) rejectAnswer4(f *Frame) int {
+	p := &w.p
+	if p.L4Off == 0 || p.FragOff != 0 {
+		return 0
+	}
+	if p.Proto == packet.ProtoICMP && packet.ICMPv4IsError(p.ICMPType) {
+		return 0
+	}
+	if p.Proto == packet.ProtoTCP && p.TCPFlags&packet.TCPFlagRST != 0 {
+		return 0
+	}
+	if !w.icmp.take(w.now, w.env.ICMPRate, w.env.ICMPBurst) {
+		w.stats.Events[EventICMPRateLimited]++
+		return 0
+	}
+	l3 := f.Off + p.L3Off
+	src, dst := p.Src4(), p.Dst4()
+	if p.Proto == packet.ProtoTCP {
+		tcp := packet.TCP(f.Buf[f.Off+p.L4Off:])
+		seq, ack, flags := tcp.Seq(), tcp.Ack(), p.TCPFlags
+		sport, dport := p.SrcPort, p.DstPort
+		segLen := uint32(p.L3Off + p.L3Len - p.L4Off - tcp.DataOffset())
+		if flags&packet.TCPFlagSYN != 0 {
+			segLen++
+		}
+		if flags&packet.TCPFlagFIN != 0 {
+			segLen++
+		}
+		const n = packet.IPv4MinSize + packet.TCPMinSize
+		if l3+n > len(f.Buf) {
+			return 0
+		}
+		b := f.Buf[l3 : l3+n]
+		w.ipID++
+		packet.EncodeIPv4(b, packet.IPv4Fields{TotalLength: n, ID: w.ipID, TTL: 64, Protocol: packet.ProtoTCP, Src: dst, Dst: src})
+		fields := packet.TCPFields{SrcPort: dport, DstPort: sport, Flags: packet.TCPFlagRST}
+		if flags&packet.TCPFlagACK != 0 {
+			fields.Seq = ack
+		} else {
+			fields.Ack = seq + segLen
+			fields.Flags |= packet.TCPFlagACK
+		}
+		t := packet.TCP(b[packet.IPv4MinSize:])
+		packet.EncodeTCP(t, fields)
+		t.SetChecksum(^checksum.Checksum(t, checksum.PseudoHeaderV4(dst, src, packet.ProtoTCP, packet.TCPMinSize)))
+		w.stats.Events[EventRejectRST]++
+		return n
+	}
+	const hdr = packet.IPv4MinSize + packet.ICMPv4MinSize
+	quoted := p.L3Len
+	if quoted > icmp4MaxLen-hdr {
+		quoted = icmp4MaxLen - hdr
+	}
+	if room := len(f.Buf) - (l3 + hdr); quoted > room {
+		quoted = room
+	}
+	copy(f.Buf[l3+hdr:l3+hdr+quoted], f.Buf[l3:l3+quoted])
+	w.ipID++
+	packet.EncodeIPv4(f.Buf[l3:], packet.IPv4Fields{TOS: 0xc0, TotalLength: uint16(hdr + quoted), ID: w.ipID, TTL: 64, Protocol: packet.ProtoICMP, Src: dst, Dst: src})
+	ic := packet.ICMPv4(f.Buf[l3+packet.IPv4MinSize : l3+hdr+quoted])
+	packet.EncodeICMPv4(ic, packet.ICMPv4DestUnreachable, packet.ICMPv4AdminProhibited, 0)
+	ic.SetChecksum(^checksum.Checksum(ic, 0))
+	w.stats.Events[EventRejectICMP]++
+	return hdr + quoted
+}
+
+// rejectIngress answers a packet from the Internet that the tenant's
+// ingress rules reject, from the EIP it was sent to, back out of the port
+// it came in on.
+func (w *Worker) rejectIngress(f *Frame, in *PortInfo) {
+	p := &w.p
+	client := p.Src4()
+	n := w.rejectAnswer4(f)
+	if n == 0 {
+		return
+	}
+	nh, ok := w.lookup4(in.VRF, client)
+	if !ok || nh.Local || nh.HasEncap || nh.Blackhole || int(nh.Port) >= len(w.env.Ports) {
+		w.stats.Events[EventICMPUnroutable]++
+		return
+	}
+	next := client
+	if nh.Via.IsValid() {
+		next = as4(nh.Via)
+	}
+	mac, ok := w.neigh.Lookup4(nh.Port, next)
+	if !ok {
+		w.stats.Events[EventICMPUnroutable]++
+		return
+	}
+	out := &w.env.Ports[nh.Port]
+	f.Off += p.L3Off - packet.EthernetSize
+	f.Len = packet.EthernetSize + n
+	pad(f)
+	eth := packet.Ethernet(f.Data())
+	eth.SetDst(packet.MAC(mac))
+	eth.SetSrc(packet.MAC(out.MAC))
+	eth.SetEtherType(packet.EtherTypeIPv4)
+	f.Verdict = VerdictTx // the original stays counted as a firewall drop
+	f.OutPort = nh.Port
+}
+
+// rejectEgress answers a packet from a tenant host that its egress rules
+// reject, from the address it was sent to, back through the tunnel it
+// came by (same key).
+func (w *Worker) rejectEgress(f *Frame) {
+	p := &w.p
+	if p.EtherType != packet.EtherTypeIPv4 {
+		return
+	}
+	n := w.rejectAnswer4(f)
+	if n == 0 {
+		return
+	}
+	tun := &w.tun
+	data := f.Data()
+	outer := packet.IPv4(data[tun.outerOff:])
+	total := p.L3Off + n - tun.outerOff
+	outer.SetTotalLength(uint16(total))
+	f.Len = p.L3Off + n
+	pad(f)
+	f.Verdict = VerdictTx
+	w.tunnelReplyPrepared(f)
+}
