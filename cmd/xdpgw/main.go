@@ -17,6 +17,7 @@ type command struct {
 var commands = []command{
 	{"replay", "run a capture through the pipeline offline (no root)", cmdReplay},
 	{"config", "print the embedded default configuration or check a file", cmdConfig},
+	{"bench", "run a study and print its tables (bench maglev)", cmdBench},
 	{"version", "print the version", cmdVersion},
 }
 
