@@ -15,6 +15,7 @@ type command struct {
 }
 
 var commands = []command{
+	{"run", "run the appliance on AF_XDP (root)", cmdRun},
 	{"replay", "run a capture through the pipeline offline (no root)", cmdReplay},
 	{"config", "print the embedded default configuration or check a file", cmdConfig},
 	{"bench", "run a study and print its tables (bench maglev)", cmdBench},
