@@ -6,7 +6,7 @@ BIN       := build/xdpgw
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: all build deps test unit vet fmtcheck lint bench fuzz demo clean generate
+.PHONY: all build deps test unit vet fmtcheck lint bench bench-sessions fuzz demo clean generate
 
 all: build
 
@@ -15,13 +15,14 @@ deps:
 
 build: deps
 	$(GO) build -o $(BIN) ./cmd/xdpgw
+	$(GO) build -o build/greendpoint ./tools/greendpoint
 
 # The whole suite: static checks, unit tests (with fuzz seed corpora), race
 # detector on the packages with concurrent readers, and the root-only
 # testbed tests (they skip with a message when not root).
 test: deps vet fmtcheck
 	$(GO) test -count=1 $(PKGS)
-	$(GO) test -count=1 -race ./dataplane/fib/ ./dataplane/pipeline/ ./dataplane/neigh/
+	$(GO) test -count=1 -race ./dataplane/fib/ ./dataplane/pipeline/ ./dataplane/neigh/ ./dataplane/session/ ./dataplane/firewall/ ./dataplane/afxdp/
 
 vet:
 	$(GO) vet $(PKGS)
@@ -38,6 +39,11 @@ lint: vet fmtcheck
 # this command, the machine and the date.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Fills one session table with 100M NAT64 sessions and reports VmRSS and
+# bytes per session (dataplane/session BenchmarkFill100M; needs ~8 GiB).
+bench-sessions:
+	XDPGW_BENCH_SESSIONS=$${XDPGW_BENCH_SESSIONS:-100000000} $(GO) test -run '^$$' -bench '^BenchmarkFill100M$$' -benchtime 1x -timeout 30m ./dataplane/session/
 
 # Runs every fuzz target for FUZZTIME each (make fuzz FUZZTIME=5m).
 fuzz: deps

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -15,6 +16,8 @@ const (
 	// leafSize: a set of at most this many rules is a leaf, scanned with
 	// exact checks; cutting it further costs a node visit and saves little.
 	leafSize = 6
+	// radixMin: nodes with more bounds get a radix index.
+	radixMin = 16
 	// maxDepth caps the decision nodes on a path.
 	maxDepth = 8
 	// narrowCover: a rule belongs to the tree of its most selective
@@ -81,6 +84,7 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 		memo:   make(map[string]int32),
 		budget: budgetBase + budgetPerRule*len(rules),
 	}
+	b.shadowed = duplicates(rules)
 	for f := range rs.fam {
 		b.family(rules, f)
 	}
@@ -135,6 +139,73 @@ type builder struct {
 	ivs    [][nDims][]ival // per matcher: its projection on each dimension
 	memo   map[string]int32
 	budget int
+	// shadowed marks rules whose conditions equal an earlier rule's: they
+	// can never be the first match, so they are left out of the trees.
+	shadowed []bool
+}
+
+// duplicates marks the rules whose match conditions (in canonical form:
+// masked, sorted prefixes, merged port ranges, sorted ICMP types) equal
+// those of an earlier rule.
+func duplicates(rules []Rule) []bool {
+	seen := make(map[string]struct{}, len(rules))
+	dup := make([]bool, len(rules))
+	var k []byte
+	for i := range rules {
+		k = canon(k[:0], &rules[i])
+		if _, ok := seen[string(k)]; ok {
+			dup[i] = true
+			continue
+		}
+		seen[string(k)] = struct{}{}
+	}
+	return dup
+}
+
+func canon(k []byte, r *Rule) []byte {
+	if r.AnyProto {
+		k = append(k, 1, 0)
+	} else {
+		k = append(k, 0, r.Proto)
+	}
+	k = append(k, r.TCPFlagsWant, r.TCPFlagsMask)
+	for _, ps := range [][]netip.Prefix{r.Src, r.Dst} {
+		m := make([]netip.Prefix, len(ps))
+		for i, p := range ps {
+			m[i] = p.Masked()
+		}
+		slices.SortFunc(m, func(x, y netip.Prefix) int {
+			if c := x.Addr().Compare(y.Addr()); c != 0 {
+				return c
+			}
+			return x.Bits() - y.Bits()
+		})
+		m = slices.Compact(m)
+		k = binary.AppendUvarint(k, uint64(len(m)))
+		for _, p := range m {
+			k = append(k, p.Addr().AsSlice()...)
+			k = append(k, byte(p.Bits()))
+		}
+	}
+	for _, prs := range [][]PortRange{r.SrcPorts, r.DstPorts} {
+		iv := make([]ival, len(prs))
+		for i, pr := range prs {
+			iv[i] = ival{uint64(pr.Lo), uint64(pr.Hi)}
+		}
+		if len(iv) > 0 {
+			iv = merge(iv)
+		}
+		k = binary.AppendUvarint(k, uint64(len(iv)))
+		for _, x := range iv {
+			k = binary.BigEndian.AppendUint16(k, uint16(x.lo))
+			k = binary.BigEndian.AppendUint16(k, uint16(x.hi))
+		}
+	}
+	t := slices.Clone(r.ICMPTypes)
+	slices.Sort(t)
+	t = slices.Compact(t)
+	k = binary.AppendUvarint(k, uint64(len(t)))
+	return append(k, t...)
 }
 
 // family compiles the rules that can match packets of family f (0 IPv4,
@@ -145,6 +216,9 @@ func (b *builder) family(rules []Rule, f int) {
 	var protoM [256][]int32 // matchers per protocol, without AnyProto ones
 	for i := range rules {
 		r := &rules[i]
+		if b.shadowed[i] {
+			continue
+		}
 		m, ok := b.matcher(r, int32(i), f == 1)
 		if !ok {
 			continue
@@ -296,29 +370,53 @@ func (b *builder) cover(m int32, d int) float64 {
 }
 
 // class builds the trees of one protocol class from its matchers (sorted)
-// and returns their span in rs.trees. Each matcher goes to the group of
-// its most selective dimension (or to the wide group); small groups join
-// the wide group, since scanning a few rules is cheaper than a tree.
+// and returns their span in rs.trees. Rules are grouped greedily so that
+// there are few trees: the dimension in which most remaining rules are
+// narrow takes them all, and so on; rules narrow in no dimension, and
+// groups too small to be worth a tree, form the wide group.
 func (b *builder) class(set []int32) span {
 	rs := b.rs
-	var groups [nDims + 1][]int32
-	const wide = nDims
-	for _, m := range set {
-		g, best := wide, narrowCover
+	var narrow [nDims][]bool
+	for d := range nDims {
+		narrow[d] = make([]bool, len(set))
+		for i, m := range set {
+			narrow[d][i] = b.cover(m, d) <= narrowCover
+		}
+	}
+	taken := make([]bool, len(set))
+	var groups [][]int32
+	for {
+		bestD, bestN := -1, leafSize
 		for d := range nDims {
-			if c := b.cover(m, d); c <= best {
-				g, best = d, c
+			n := 0
+			for i := range set {
+				if !taken[i] && narrow[d][i] {
+					n++
+				}
+			}
+			if n > bestN {
+				bestD, bestN = d, n
 			}
 		}
-		groups[g] = append(groups[g], m)
+		if bestD < 0 {
+			break
+		}
+		var g []int32
+		for i, m := range set {
+			if !taken[i] && narrow[bestD][i] {
+				taken[i] = true
+				g = append(g, m)
+			}
+		}
+		groups = append(groups, g)
 	}
-	for d := range nDims {
-		if len(groups[d]) <= leafSize {
-			groups[wide] = append(groups[wide], groups[d]...)
-			groups[d] = nil
+	var wide []int32
+	for i, m := range set {
+		if !taken[i] {
+			wide = append(wide, m)
 		}
 	}
-	slices.Sort(groups[wide])
+	groups = append(groups, wide)
 	s := span{off: uint32(len(rs.trees))}
 	for _, g := range groups {
 		if len(g) == 0 {
@@ -357,9 +455,20 @@ func (b *builder) build(set []int32, depth int) int32 {
 
 func (b *builder) leaf(set []int32) int32 {
 	rs := b.rs
-	rs.nodes = append(rs.nodes, node{dim: dimLeaf, off: uint32(len(rs.cands)), n: uint32(len(set))})
-	rs.cands = append(rs.cands, set...)
-	b.budget -= len(set)
+	nd := node{dim: dimLeaf, n: uint32(len(set))}
+	switch len(set) {
+	case 2:
+		nd.roff = uint32(set[1])
+		fallthrough
+	case 1:
+		nd.koff = uint32(set[0])
+	case 0:
+	default:
+		nd.off = uint32(len(rs.cands))
+		rs.cands = append(rs.cands, set...)
+		b.budget -= len(set)
+	}
+	rs.nodes = append(rs.nodes, nd)
 	return int32(len(rs.nodes) - 1)
 }
 
@@ -418,11 +527,49 @@ func (b *builder) split(set []int32, depth int) int32 {
 	}
 	rs := b.rs
 	nd := node{dim: uint8(d), n: uint32(len(bounds)), off: uint32(len(rs.bounds)), koff: uint32(len(rs.kids))}
+	if len(bounds) > radixMin {
+		b.index(&nd, bounds, kids)
+	}
 	rs.bounds = append(rs.bounds, bounds...)
 	rs.kids = append(rs.kids, kids...)
 	b.budget -= len(bounds) + len(kids)
 	rs.nodes = append(rs.nodes, nd)
 	return int32(len(rs.nodes) - 1)
+}
+
+// index builds the radix index of a node with the given bounds and
+// children: about two buckets per bound (at most 2^16), over the span of
+// the bounds.
+func (b *builder) index(nd *node, bounds []uint64, kids []int32) {
+	rs := b.rs
+	if len(rs.radix) == 0 {
+		rs.radix = append(rs.radix, 0) // roff 0 means "no index"
+	}
+	nbits := min(16, bits.Len(uint(len(bounds)))+1)
+	span := bounds[len(bounds)-1] - bounds[0]
+	shift := max(0, bits.Len64(span)-nbits)
+	buckets := int(span>>shift) + 1
+	nd.base, nd.shift, nd.roff, nd.nbk = bounds[0], uint8(shift), uint32(len(rs.radix)), uint32(buckets)
+	bucket := func(j int) int { return int((bounds[j] - bounds[0]) >> shift) }
+	j := 0 // bounds in buckets below h
+	for h := range buckets {
+		lo := j
+		for j < len(bounds) && bucket(j) <= h {
+			j++
+		}
+		// Bounds lo..j-1 fall in bucket h. The first one is the bucket's
+		// start only for bucket 0 (base); elsewhere keys of the bucket
+		// before it are in interval lo.
+		switch {
+		case lo == j:
+			rs.radix = append(rs.radix, radixDirect|uint64(uint32(kids[lo])))
+		case h == 0 && j == 1:
+			rs.radix = append(rs.radix, radixDirect|uint64(uint32(kids[1])))
+		default:
+			rs.radix = append(rs.radix, uint64(lo)|uint64(j)<<32)
+		}
+	}
+	b.budget -= buckets
 }
 
 // score computes the elementary intervals of set along d and how many
@@ -468,6 +615,7 @@ func (b *builder) shrink() {
 	rs.nodes = slices.Clip(rs.nodes)
 	rs.bounds = slices.Clip(rs.bounds)
 	rs.kids = slices.Clip(rs.kids)
+	rs.radix = slices.Clip(rs.radix)
 	rs.cands = slices.Clip(rs.cands)
 	rs.ms = slices.Clip(rs.ms)
 	rs.pfx = slices.Clip(rs.pfx)

@@ -44,14 +44,33 @@ type matcher struct {
 
 // node is a decision node or a leaf. An interior node cuts dimension dim
 // at bounds[off:off+n] (sorted; the starts of intervals 1..n, interval 0
-// starts at 0); the child of interval i is kids[koff+i]. A leaf holds the
-// candidate matchers cands[off:off+n] sorted by rule index.
+// starts at 0); the child of interval i is kids[koff+i]. A leaf holds its
+// candidate matchers sorted by rule index: up to two inline in koff and
+// roff, more in cands[off:off+n].
+//
+// A node with many bounds also has a radix index that replaces the binary
+// search: keys below base (the first bound) are in interval 0; otherwise
+// bucket h = min((key-base)>>shift, nbk-1) has the entry radix[roff+h],
+// either the child itself (bit 63 set: no bound falls inside the bucket,
+// the common case, one load) or the range lo..hi-1 of bounds inside it
+// (lo in the low 32 bits, hi in the high ones) to binary-search. Basing
+// the buckets on the first bound adapts the index to bounds clustered in
+// a small part of the domain (a tenant's /22).
 type node struct {
-	dim  uint8
-	n    uint32
-	off  uint32
-	koff uint32
+	dim   uint8
+	shift uint8
+	n     uint32
+	off   uint32
+	koff  uint32
+	roff  uint32 // 0: no radix index (radix[0] is never a node's)
+	nbk   uint32 // buckets of the radix index
+	base  uint64
 }
+
+const (
+	inlineCands = 2
+	radixDirect = 1 << 63
+)
 
 // tree is one decision tree of a protocol class; minRule is the smallest
 // rule index in it, so that a lookup that already found a better (lower)
@@ -81,6 +100,7 @@ type RuleSet struct {
 	nodes  []node
 	bounds []uint64
 	kids   []int32
+	radix  []uint64
 	cands  []int32
 	ms     []matcher
 	pfx    []pfx
@@ -125,24 +145,70 @@ func (rs *RuleSet) Classify(p *Packet) (a Action, rule int32) {
 		}
 		nd := &rs.nodes[t.root]
 		for nd.dim != dimLeaf {
-			i := upper(rs.bounds[nd.off:nd.off+nd.n], k.v[nd.dim])
-			nd = &rs.nodes[rs.kids[nd.koff+i]]
+			nd = &rs.nodes[rs.child(nd, k.v[nd.dim])]
 		}
-		for _, c := range rs.cands[nd.off : nd.off+nd.n] {
-			m := &rs.ms[c]
-			if m.rule >= best {
-				break // candidates are sorted by rule
-			}
-			if rs.match(m, &k) {
-				best = m.rule
-				break
-			}
-		}
+		best = rs.scan(nd, &k, best)
 	}
 	if best == noRule {
 		return rs.def, -1
 	}
 	return rs.actions[best], best
+}
+
+// scan returns the first candidate of leaf nd below best that matches k,
+// or best.
+func (rs *RuleSet) scan(nd *node, k *key, best int32) int32 {
+	if nd.n <= inlineCands {
+		if nd.n == 0 {
+			return best
+		}
+		if m := &rs.ms[nd.koff]; m.rule >= best {
+			return best
+		} else if rs.match(m, k) {
+			return m.rule
+		}
+		if nd.n == 2 {
+			if m := &rs.ms[nd.roff]; m.rule < best && rs.match(m, k) {
+				return m.rule
+			}
+		}
+		return best
+	}
+	for _, c := range rs.cands[nd.off : nd.off+nd.n] {
+		m := &rs.ms[c]
+		if m.rule >= best {
+			break // candidates are sorted by rule
+		}
+		if rs.match(m, k) {
+			return m.rule
+		}
+	}
+	return best
+}
+
+// child returns the child of interior node nd for key x.
+func (rs *RuleSet) child(nd *node, x uint64) int32 {
+	if nd.roff == 0 {
+		return rs.kids[nd.koff+upper(rs.bounds[nd.off:nd.off+nd.n], x)]
+	}
+	if x < nd.base {
+		return rs.kids[nd.koff]
+	}
+	e := rs.radix[nd.roff+uint32(min((x-nd.base)>>nd.shift, uint64(nd.nbk-1)))]
+	if e&radixDirect != 0 {
+		return int32(uint32(e))
+	}
+	b := rs.bounds[nd.off : nd.off+nd.n]
+	lo, hi := uint32(e), uint32(e>>32)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if b[mid] <= x {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return rs.kids[nd.koff+lo]
 }
 
 // upper returns the number of elements of the sorted, non-empty b that

@@ -1,0 +1,491 @@
+package session
+
+import (
+	"errors"
+	"hash/maphash"
+	"math/bits"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Class is a timeout class: the index of an idle timeout in
+// Config.Timeouts. The first four are RFC 6146's; a table may configure up
+// to MaxClasses.
+type Class uint8
+
+const (
+	ClassUDP            Class = iota // UDP: 5 min (RFC 6146 UDP_DEFAULT)
+	ClassTCPEstablished              // TCP_EST: 2 h 4 min
+	ClassTCPTransitory               // TCP_TRANS: 4 min
+	ClassICMP                        // ICMP query: 60 s (ICMP_DEFAULT)
+
+	// MaxClasses is the number of classes an entry can name (4 bits).
+	MaxClasses = 15
+	// ClassKeep, returned by NextTCPState, means "leave the lifetime as
+	// it is"; it is not a class an entry can have.
+	ClassKeep Class = 0xff
+)
+
+// DefaultTimeouts are RFC 6146's default lifetimes, indexed by Class.
+func DefaultTimeouts() []time.Duration {
+	return []time.Duration{
+		ClassUDP:            5 * time.Minute,
+		ClassTCPEstablished: 2*time.Hour + 4*time.Minute,
+		ClassTCPTransitory:  4 * time.Minute,
+		ClassICMP:           60 * time.Second,
+	}
+}
+
+// Policy says what Insert does when the table (or the new keys' probe
+// window) is full.
+type Policy uint8
+
+const (
+	// PolicyOldest evicts, among the sessions of the new forward key's
+	// home bucket, the one with the least lifetime left (an expired one
+	// first), and stores the new session in its place.
+	PolicyOldest Policy = iota
+	// PolicyDropNew refuses the new session.
+	PolicyDropNew
+)
+
+// Dir is the direction of a packet relative to its session: which of the
+// session's two keys it matched.
+type Dir uint8
+
+const (
+	DirForward Dir = 0 // the forward key: the IPv6 side of a NAT64 session
+	DirReverse Dir = 1 // the reverse key: the reply tuple after translation
+)
+
+// Value is the fixed-size area of an entry that the user interprets: for
+// instance output port and next-hop/encap index per direction. It is 12
+// bytes: what is left of the 64-byte entry once both keys are stored.
+type Value [3]uint32
+
+// Handle names one incarnation of an entry: its index and its version.
+// Operations on a handle whose entry has since been deleted, reused or had
+// its value replaced fail (return false); the caller looks the key up
+// again.
+type Handle struct {
+	idx, seq uint32
+}
+
+// Index is the entry's position in the table (for diagnostics).
+func (h Handle) Index() uint32 { return h.idx }
+
+// Entry is what a lookup returns: a consistent snapshot of one session.
+type Entry struct {
+	Handle   Handle
+	Dir      Dir // the key that matched
+	State    TCPState
+	Class    Class
+	LastSeen uint32 // in ticks (see Ticks)
+	Value    Value
+	// Other is the session's key in the other direction. A hit's rewrite
+	// is the reverse of Other: the packet leaves with source
+	// Other.Dst:Other.DstPort and destination Other.Src:Other.SrcPort
+	// (for NAT64 the IPv6 side is rebuilt from Other's IPv4 part and the
+	// prefix named by Other.Zone).
+	Other Key
+}
+
+// Config fixes a table at creation.
+type Config struct {
+	// Capacity is the number of sessions; memory is allocated for all of
+	// them at once (about 75 bytes each, see doc.go). At most 2^28-1.
+	Capacity int
+	// Timeouts are the idle lifetimes by Class; nil means DefaultTimeouts.
+	Timeouts []time.Duration
+	// Policy applies when the table is full.
+	Policy Policy
+	// Seed keys the hash; 0 picks a random one.
+	Seed uint64
+}
+
+// Errors from New.
+var (
+	ErrCapacity = errors.New("session: capacity out of range (1 .. 2^28-1)")
+	ErrTimeouts = errors.New("session: timeouts: 1 to 15 classes, each positive and below 2^23 ticks")
+)
+
+const (
+	entryWords  = 8  // uint64 words per entry: 64 bytes, one cache line
+	bucketSlots = 16 // uint32 words per bucket: 64 bytes
+	slotsUsed   = 15 // slots 0..14 hold keys; slot 15 counts overflow
+	ovfSlot     = 15
+	maxProbe    = 32 // buckets a key may be placed away from home (see below)
+	// The index has 8 buckets per 45 sessions: 2 keys per session over 15
+	// slots a bucket, 75% load when the entry array is full. Linear
+	// probing clusters as it fills; measured on 2M sessions at 80% load,
+	// 1 insert in 3,400 found its 8-bucket window full, so the window is
+	// 32 buckets (lookups stop at the first bucket whose overflow count is
+	// 0, so a long window costs nothing while it is not used).
+	bucketsPer45 = 8
+	minBuckets   = 2 * maxProbe
+	readRetries  = 64
+
+	// Time is kept in ticks of 2^30 ns (1.07 s): RFC 6146's lifetimes are
+	// minutes, and a coarse last-seen time is written at most once per
+	// tick per session, which keeps the two directions' workers from
+	// fighting over the entry's cache line.
+	tickShift = 30
+	seenBits  = 24
+	seenMask  = 1<<seenBits - 1
+
+	chainLen = 64 // free entries move between workers in chains of this many
+
+	pendingBit = 1 << 35
+)
+
+// Ticks converts a time in ns to the table's coarse clock (24 bits,
+// wrapping every ~208 days; ages are computed modulo 2^24).
+func Ticks(now int64) uint32 { return uint32(uint64(now)>>tickShift) & seenMask }
+
+// age is now-seen in ticks, modulo 2^24 and signed: workers' clocks differ
+// slightly, and a session touched by a worker whose now is a tick ahead of
+// the sweeper's is young, not 2^24 ticks old.
+func age(now, seen uint32) int32 { return int32((now-seen)<<(32-seenBits)) >> (32 - seenBits) }
+
+// w0, the control word of an entry: seq in bits 0-31 (odd while a writer
+// owns the entry), TCP state in 32-34, the pending bit in 35 (set while
+// the inserter has not finished publishing: nobody else may delete the
+// entry), class+1 in 36-39 (0 = free entry), last-seen ticks in 40-63.
+func w0Seq(w uint64) uint32     { return uint32(w) }
+func w0State(w uint64) TCPState { return TCPState(w >> 32 & 0x7) }
+func w0Pending(w uint64) bool   { return w&pendingBit != 0 }
+func w0Class(w uint64) uint8    { return uint8(w >> 36 & 0xf) }
+func w0Seen(w uint64) uint32    { return uint32(w >> 40) }
+func w0Live(w uint64) bool      { return w>>36&0xf != 0 }
+func mkW0(seq uint32, st TCPState, cls1 uint8, seen uint32) uint64 {
+	return uint64(seq) | uint64(st&0x7)<<32 | uint64(cls1&0xf)<<36 | uint64(seen&seenMask)<<40
+}
+
+type entry [entryWords]uint64
+type bucket [bucketSlots]uint32
+
+// padded keeps a shared atomic on its own cache line.
+type padded struct {
+	_ [64]byte
+	v atomic.Uint64
+	_ [56]byte
+}
+
+// Table is the session table. All methods are safe for concurrent use;
+// per-goroutine operations go through a Worker.
+type Table struct {
+	entries  []entry
+	index    []bucket
+	nb       uint64
+	capacity uint32
+	tagBits  uint32
+	tagMask  uint32
+	policy   Policy
+	nclasses int
+	timeouts [16]uint32 // ticks, by stored class (Class+1)
+	seeds    hashSeeds
+	bytes    int
+
+	next   padded // bump allocator: entries below it have been used once
+	hand   padded // the sweep's clock hand
+	chains padded // lock-free stack of free chains: tag<<32 | head index+1
+
+	mu      sync.Mutex // guards workers; never taken per packet
+	workers []*Worker
+}
+
+// New allocates a table for cfg.Capacity sessions.
+func New(cfg Config) (*Table, error) {
+	if cfg.Capacity < 1 || cfg.Capacity >= 1<<28 {
+		return nil, ErrCapacity
+	}
+	tos := cfg.Timeouts
+	if tos == nil {
+		tos = DefaultTimeouts()
+	}
+	if len(tos) < 1 || len(tos) > MaxClasses {
+		return nil, ErrTimeouts
+	}
+	t := &Table{capacity: uint32(cfg.Capacity), policy: cfg.Policy, nclasses: len(tos)}
+	for i, d := range tos {
+		tk := (uint64(d) + 1<<tickShift - 1) >> tickShift // round up
+		if d <= 0 || tk >= 1<<(seenBits-1) {
+			return nil, errors.New(ErrTimeouts.Error() + ": class " + strconv.Itoa(i))
+		}
+		t.timeouts[i+1] = uint32(tk)
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = maphash.Bytes(maphash.MakeSeed(), []byte("xdpgw session"))
+	}
+	t.seeds = newSeeds(seed)
+
+	idxBits := uint32(bits.Len32(t.capacity)) // slots store index+1
+	t.tagBits = 32 - idxBits
+	t.tagMask = 1<<t.tagBits - 1
+	nb := (cfg.Capacity*bucketsPer45 + 44) / 45
+	nb = max(nb, minBuckets)
+	t.nb = uint64(nb)
+
+	ew := makeWords(cfg.Capacity * entryWords)
+	t.entries = unsafe.Slice((*entry)(unsafe.Pointer(&ew[0])), cfg.Capacity)
+	bw := makeWords(nb * bucketSlots / 2)
+	t.index = unsafe.Slice((*bucket)(unsafe.Pointer(&bw[0])), nb)
+	t.bytes = len(ew)*8 + len(bw)*8
+	return t, nil
+}
+
+// Capacity is the number of sessions the table holds.
+func (t *Table) Capacity() int { return int(t.capacity) }
+
+// Bytes is the memory the table allocated (entries and index).
+func (t *Table) Bytes() int { return t.bytes }
+
+// timeoutTicks is the lifetime of stored class cls1 (Class+1) in ticks.
+func (t *Table) timeoutTicks(cls1 uint8) uint32 { return t.timeouts[cls1&0xf] }
+
+// home is the key's home bucket (Lemire's multiply-shift range reduction,
+// so the bucket count need not be a power of two) and tag its slot tag.
+func (t *Table) home(h uint64) uint64 { return (h >> 32 * t.nb) >> 32 }
+func (t *Table) tag(h uint64) uint32  { return uint32(h) & t.tagMask }
+
+func (t *Table) slotValue(idx uint32, tag uint32) uint32 { return (idx+1)<<t.tagBits | tag }
+func (t *Table) slotIndex(v uint32) uint32               { return v>>t.tagBits - 1 }
+
+// match reads entry idx as a seqlock reader and reports whether it is live
+// and holds key k; if so it fills out. A mismatch needs no validation:
+// keys change only when an entry is deleted and reused, and a lookup that
+// misses an entry being deleted is ordered before the deletion's end.
+func (t *Table) match(idx uint32, k *enc, out *Entry) bool {
+	en := &t.entries[idx]
+	for try := 0; try < readRetries; try++ {
+		w0 := atomic.LoadUint64(&en[0])
+		if w0&1 != 0 {
+			continue // a writer owns the entry: it will be quick
+		}
+		if !w0Live(w0) {
+			return false
+		}
+		var dir Dir
+		switch {
+		case atomic.LoadUint64(&en[1]) == k.meta && atomic.LoadUint64(&en[3]) == k.a &&
+			atomic.LoadUint64(&en[4]) == k.b && uint32(atomic.LoadUint64(&en[6])) == k.c:
+			dir = DirForward
+		case k.fam == FamilyIPv4 && atomic.LoadUint64(&en[2]) == k.meta &&
+			atomic.LoadUint64(&en[5]) == k.a|uint64(k.c)<<32:
+			dir = DirReverse
+		default:
+			return false
+		}
+		if out != nil {
+			w6 := atomic.LoadUint64(&en[6])
+			w7 := atomic.LoadUint64(&en[7])
+			if dir == DirForward {
+				w5 := atomic.LoadUint64(&en[5])
+				decode(atomic.LoadUint64(&en[2]), w5&0xffffffff, 0, uint32(w5>>32), &out.Other)
+			} else {
+				decode(atomic.LoadUint64(&en[1]), atomic.LoadUint64(&en[3]),
+					atomic.LoadUint64(&en[4]), uint32(w6), &out.Other)
+			}
+			out.Value = Value{uint32(w6 >> 32), uint32(w7), uint32(w7 >> 32)}
+		}
+		if w0Seq(atomic.LoadUint64(&en[0])) != w0Seq(w0) {
+			continue // torn: a writer came and went
+		}
+		if out != nil {
+			out.Handle = Handle{idx: idx, seq: w0Seq(w0)}
+			out.Dir = dir
+			out.State = w0State(w0)
+			out.Class = Class(w0Class(w0) - 1)
+			out.LastSeen = w0Seen(w0)
+		}
+		return true
+	}
+	return false
+}
+
+// find looks k (hash h) up in the index: the home bucket, then the next
+// ones while the previous one's overflow count says keys homed at or
+// before it were placed further on.
+func (t *Table) find(k *enc, h uint64, out *Entry) bool {
+	b := t.home(h)
+	tag := t.tag(h)
+	for p := 0; p < maxProbe; p++ {
+		bk := &t.index[b]
+		for s := 0; s < slotsUsed; s++ {
+			v := atomic.LoadUint32(&bk[s])
+			if v != 0 && v&t.tagMask == tag && t.match(t.slotIndex(v), k, out) {
+				return true
+			}
+		}
+		if atomic.LoadUint32(&bk[ovfSlot]) == 0 {
+			return false
+		}
+		if b++; b == t.nb {
+			b = 0
+		}
+	}
+	return false
+}
+
+// place puts slot value v for a key of hash h into the first free slot of
+// its probe window, counting every full bucket it passes in that bucket's
+// overflow word first (so a reader never stops short of a placed slot).
+func (t *Table) place(h uint64, v uint32) bool {
+	b := t.home(h)
+	for p := 0; p < maxProbe; p++ {
+		bk := &t.index[b]
+		for s := 0; s < slotsUsed; s++ {
+			if atomic.LoadUint32(&bk[s]) == 0 && atomic.CompareAndSwapUint32(&bk[s], 0, v) {
+				return true
+			}
+		}
+		atomic.AddUint32(&bk[ovfSlot], 1)
+		if b++; b == t.nb {
+			b = 0
+		}
+	}
+	// Window full: take the overflow counts back.
+	b = t.home(h)
+	for p := 0; p < maxProbe; p++ {
+		atomic.AddUint32(&t.index[b][ovfSlot], ^uint32(0))
+		if b++; b == t.nb {
+			b = 0
+		}
+	}
+	return false
+}
+
+// unplace removes slot value v of a key of hash h and takes back the
+// overflow counts of the buckets its placement passed. Only the entry's
+// owning writer removes its slots, and slot values are unique to an entry,
+// so the slot is found by value. (If the forward and reverse keys share a
+// tag, the first removal may take the other key's slot; doc.go shows the
+// overflow counts still balance once both are removed.)
+func (t *Table) unplace(h uint64, v uint32) bool {
+	b := t.home(h)
+	for p := uint64(0); p < t.nb; p++ {
+		bk := &t.index[b]
+		for s := 0; s < slotsUsed; s++ {
+			if atomic.LoadUint32(&bk[s]) == v && atomic.CompareAndSwapUint32(&bk[s], v, 0) {
+				hb := t.home(h)
+				for q := uint64(0); q < p; q++ {
+					atomic.AddUint32(&t.index[hb][ovfSlot], ^uint32(0))
+					if hb++; hb == t.nb {
+						hb = 0
+					}
+				}
+				return true
+			}
+		}
+		if atomic.LoadUint32(&bk[ovfSlot]) == 0 {
+			return false
+		}
+		if b++; b == t.nb {
+			b = 0
+		}
+	}
+	return false
+}
+
+// duplicate looks for another live entry holding key k, which an Insert
+// racing with ours (entry idx) published. All index operations are
+// sequentially consistent atomics, so of two racing inserters at least the
+// later one to publish sees the other. The rules, checked in this order:
+// another entry that has finished its Insert (not pending) wins; between
+// two pending entries the smaller index wins; and an inserter that would
+// win against a pending larger one waits for that one to decide (it backs
+// out when it sees us, or finishes if it checked before we published, and
+// then we back out). Waits only go from smaller to larger indices, so they
+// cannot form a cycle; they happen only when two inserts of one key meet.
+func (t *Table) duplicate(k *enc, h uint64, idx uint32, out *Entry) bool {
+	b := t.home(h)
+	tag := t.tag(h)
+	for p := 0; p < maxProbe; p++ {
+		bk := &t.index[b]
+		for s := 0; s < slotsUsed; s++ {
+			v := atomic.LoadUint32(&bk[s])
+			if v == 0 || v&t.tagMask != tag {
+				continue
+			}
+			o := t.slotIndex(v)
+			if o == idx || !t.match(o, k, out) {
+				continue
+			}
+			for {
+				w0 := atomic.LoadUint64(&t.entries[o][0])
+				if w0Seq(w0) != out.Handle.seq || !w0Live(w0) {
+					if t.match(o, k, out) {
+						continue // a new version (SetValue) of the same session
+					}
+					break // it backed out or was deleted: not a duplicate
+				}
+				if !w0Pending(w0) || o < idx {
+					return true
+				}
+				runtime.Gosched()
+			}
+		}
+		if atomic.LoadUint32(&bk[ovfSlot]) == 0 {
+			return false
+		}
+		if b++; b == t.nb {
+			b = 0
+		}
+	}
+	return false
+}
+
+// keysOf re-encodes the two keys of an entry the caller owns.
+func (t *Table) keysOf(en *entry, f, r *enc) {
+	f.meta = atomic.LoadUint64(&en[1])
+	f.a = atomic.LoadUint64(&en[3])
+	f.b = atomic.LoadUint64(&en[4])
+	f.c = uint32(atomic.LoadUint64(&en[6]))
+	f.fam = Family(f.meta >> 24)
+	r.meta = atomic.LoadUint64(&en[2])
+	w5 := atomic.LoadUint64(&en[5])
+	r.a = w5 & 0xffffffff
+	r.b = 0
+	r.c = uint32(w5 >> 32)
+	r.fam = FamilyIPv4
+}
+
+// Keys reads the two keys of the entry h names.
+func (t *Table) Keys(h Handle, fwd, rev *Key) bool {
+	if h.idx >= t.capacity {
+		return false
+	}
+	en := &t.entries[h.idx]
+	for try := 0; try < readRetries; try++ {
+		w0 := atomic.LoadUint64(&en[0])
+		if w0Seq(w0) != h.seq || !w0Live(w0) {
+			return false
+		}
+		var f, r enc
+		t.keysOf(en, &f, &r)
+		if w0Seq(atomic.LoadUint64(&en[0])) != h.seq {
+			continue
+		}
+		decode(f.meta, f.a, f.b, f.c, fwd)
+		decode(r.meta, r.a, r.b, r.c, rev)
+		return true
+	}
+	return false
+}
+
+// Stats sums the published counters of every worker.
+func (t *Table) Stats() Stats {
+	var s Stats
+	t.mu.Lock()
+	ws := t.workers
+	t.mu.Unlock()
+	for _, w := range ws {
+		w.pub.addTo(&s)
+	}
+	return s
+}

@@ -1,0 +1,487 @@
+package session
+
+import "sync/atomic"
+
+// Stats are a worker's counters (or their sum over workers).
+type Stats struct {
+	Inserted         uint64 // sessions created
+	Deleted          uint64 // sessions removed by Delete
+	Expired          uint64 // sessions removed by Sweep, or evicted after their lifetime ran out
+	Evicted          uint64 // live sessions removed to make room (PolicyOldest)
+	InsertExists     uint64 // Insert found the forward key already stored
+	InsertConflict   uint64 // Insert found the reverse key already stored
+	InsertFailedFull uint64 // Insert found no room (and, under PolicyOldest, nothing to evict)
+	InsertInvalid    uint64 // Insert refused the keys or class
+	LookupHit        uint64
+	LookupMiss       uint64
+}
+
+// Live is the number of sessions in the table according to the counters.
+func (s *Stats) Live() int64 {
+	return int64(s.Inserted) - int64(s.Deleted) - int64(s.Expired) - int64(s.Evicted)
+}
+
+const numCounters = 10
+
+func (s *Stats) words() *[numCounters]uint64 { return (*[numCounters]uint64)(unsafeStats(s)) }
+
+// pubStats are a worker's published counters: only Flush writes them.
+type pubStats struct {
+	_ [64]byte
+	c [numCounters]atomic.Uint64
+	_ [64]byte
+}
+
+func (p *pubStats) addTo(s *Stats) {
+	d := s.words()
+	for i := range p.c {
+		d[i] += p.c[i].Load()
+	}
+}
+
+// freeList is a chain of free entries linked through their word 1
+// (index+1; 0 ends the chain).
+type freeList struct {
+	head uint32
+	n    uint32
+}
+
+// Worker is one goroutine's handle on the table: its counters and its
+// cache of free entries. A Worker must be used by one goroutine at a time;
+// any number of Workers use the table concurrently.
+type Worker struct {
+	t                *Table
+	cur, bld         freeList // cur feeds alloc; bld collects frees
+	freshLo, freshHi uint32   // a range of never-used entries
+	stats            Stats
+	pub              *pubStats
+}
+
+// NewWorker returns a Worker of t. Workers live as long as the table: the
+// free entries a Worker caches (at most 3*64) are not handed back.
+func (t *Table) NewWorker() *Worker {
+	w := &Worker{t: t, pub: new(pubStats)}
+	t.mu.Lock()
+	t.workers = append(t.workers, w)
+	t.mu.Unlock()
+	return w
+}
+
+// Flush publishes the counters counted since the last Flush (atomic adds,
+// once per batch; readers sum the published copies without contention).
+func (w *Worker) Flush() {
+	s := w.stats.words()
+	for i, v := range s {
+		if v != 0 {
+			w.pub.c[i].Add(v)
+			s[i] = 0
+		}
+	}
+}
+
+// Table is the table w works on.
+func (w *Worker) Table() *Table { return w.t }
+
+// Lookup finds the session that has k as its forward or reverse key and
+// fills e with a consistent snapshot of it. No lock, no allocation; the
+// cost is two cache misses (the bucket, then the entry) when the table
+// is larger than the caches.
+func (w *Worker) Lookup(k *Key, e *Entry) bool {
+	var x enc
+	if encode(k, &x) && w.t.find(&x, w.t.seeds.hash(&x), e) {
+		w.stats.LookupHit++
+		return true
+	}
+	w.stats.LookupMiss++
+	return false
+}
+
+// Result is the outcome of Insert.
+type Result uint8
+
+const (
+	Inserted Result = iota // the session was created
+	Exists                 // the forward key is already stored; the Handle names its session
+	Conflict               // the reverse key is already stored (NAT64: choose another port); the Handle names its holder
+	Full                   // no room, and nothing could be evicted
+	Invalid                // unsupported key families, equal keys, or an unknown class
+)
+
+var resultNames = [...]string{"inserted", "exists", "conflict", "full", "invalid"}
+
+func (r Result) String() string {
+	if int(r) < len(resultNames) {
+		return resultNames[r]
+	}
+	return "unknown"
+}
+
+// Insert creates the session fwd <-> rev with timeout class class, TCP
+// state state (StateClosed for non-TCP) and value v, last seen at now.
+// fwd must be FamilyIPv4 or FamilyNAT64, rev FamilyIPv4 (doc.go,
+// "Memory layout"). The reverse key is the translated reply tuple: for
+// NAT64 (EIP:y -> pool:t), for the gateway the post-DNAT reply.
+//
+// Insert takes no lock: it claims a free entry from the worker's cache,
+// writes it, publishes the reverse key then the forward key in the index
+// with one CAS each, and backs out if a racing Insert published either key
+// first (Exists, Conflict).
+func (w *Worker) Insert(fwd, rev *Key, class Class, state TCPState, v Value, now int64) (Handle, Result) {
+	t := w.t
+	var f, r enc
+	if !encode(fwd, &f) || !encode(rev, &r) || r.fam != FamilyIPv4 ||
+		int(class) >= t.nclasses || state >= NumTCPStates ||
+		(f.meta == r.meta && f.a == r.a && f.b == r.b && f.c == r.c) {
+		w.stats.InsertInvalid++
+		return Handle{}, Invalid
+	}
+	hf, hr := t.seeds.hash(&f), t.seeds.hash(&r)
+	var e Entry
+	if t.find(&f, hf, &e) {
+		w.stats.InsertExists++
+		return e.Handle, Exists
+	}
+	if t.find(&r, hr, &e) {
+		w.stats.InsertConflict++
+		return e.Handle, Conflict
+	}
+	idx, ok := w.alloc()
+	if !ok && t.policy == PolicyOldest && w.evict(hf, now) {
+		idx, ok = w.alloc()
+	}
+	if !ok {
+		w.stats.InsertFailedFull++
+		return Handle{}, Full
+	}
+
+	// Write the entry as a seqlock writer. It is not reachable from the
+	// index yet, but a reader holding its index from a previous life may
+	// still be reading it: the odd seq makes that reader retry.
+	en := &t.entries[idx]
+	seq := w0Seq(atomic.LoadUint64(&en[0])) + 2
+	atomic.StoreUint64(&en[0], uint64(seq-1))
+	atomic.StoreUint64(&en[1], f.meta)
+	atomic.StoreUint64(&en[2], r.meta)
+	atomic.StoreUint64(&en[3], f.a)
+	atomic.StoreUint64(&en[4], f.b)
+	atomic.StoreUint64(&en[5], r.a|uint64(r.c)<<32)
+	atomic.StoreUint64(&en[6], uint64(f.c)|uint64(v[0])<<32)
+	atomic.StoreUint64(&en[7], uint64(v[1])|uint64(v[2])<<32)
+	atomic.StoreUint64(&en[0], mkW0(seq, state, uint8(class)+1, Ticks(now))|pendingBit)
+
+	// Publish the reverse key first: for NAT64 it is the one likely to be
+	// taken (the pool port), and nobody can have found the entry yet.
+	vr := t.slotValue(idx, t.tag(hr))
+	if !w.placeOrEvict(hr, vr, now) {
+		w.retract(idx, seq, hf, hr, false, false)
+		w.stats.InsertFailedFull++
+		return Handle{}, Full
+	}
+	if t.duplicate(&r, hr, idx, &e) {
+		w.retract(idx, seq, hf, hr, false, true)
+		w.stats.InsertConflict++
+		return e.Handle, Conflict
+	}
+	vf := t.slotValue(idx, t.tag(hf))
+	if !w.placeOrEvict(hf, vf, now) {
+		w.retract(idx, seq, hf, hr, false, true)
+		w.stats.InsertFailedFull++
+		return Handle{}, Full
+	}
+	if t.duplicate(&f, hf, idx, &e) {
+		w.retract(idx, seq, hf, hr, true, true)
+		w.stats.InsertExists++
+		return e.Handle, Exists
+	}
+	// Done: clear pending (Touch may be changing the control word).
+	for {
+		w0 := atomic.LoadUint64(&en[0])
+		if atomic.CompareAndSwapUint64(&en[0], w0, w0&^pendingBit) {
+			break
+		}
+	}
+	w.stats.Inserted++
+	return Handle{idx: idx, seq: seq}, Inserted
+}
+
+func (w *Worker) placeOrEvict(h uint64, v uint32, now int64) bool {
+	if w.t.place(h, v) {
+		return true
+	}
+	return w.t.policy == PolicyOldest && w.evict(h, now) && w.t.place(h, v)
+}
+
+// retract unpublishes an entry whose Insert failed. The entry is pending,
+// so nobody else deletes it; readers may have found it through a placed
+// slot and see it disappear like any deleted session.
+func (w *Worker) retract(idx, seq uint32, hf, hr uint64, fwdPlaced, revPlaced bool) {
+	t := w.t
+	en := &t.entries[idx]
+	for {
+		w0 := atomic.LoadUint64(&en[0])
+		if atomic.CompareAndSwapUint64(&en[0], w0, w0+1) {
+			break
+		}
+	}
+	if revPlaced {
+		t.unplace(hr, t.slotValue(idx, t.tag(hr)))
+	}
+	if fwdPlaced {
+		t.unplace(hf, t.slotValue(idx, t.tag(hf)))
+	}
+	atomic.StoreUint64(&en[0], uint64(seq+2))
+	w.free(idx)
+}
+
+// remove deletes the entry (idx, seq) if it is still that incarnation,
+// live and not pending. The CAS that makes seq odd elects the one deleter
+// among racing workers, sweepers and evictors; the winner removes both
+// slots, marks the entry free (seq+2) and keeps it in its free cache.
+func (w *Worker) remove(idx, seq uint32) bool {
+	t := w.t
+	en := &t.entries[idx]
+	for {
+		w0 := atomic.LoadUint64(&en[0])
+		if w0Seq(w0) != seq || !w0Live(w0) || w0Pending(w0) {
+			return false
+		}
+		if atomic.CompareAndSwapUint64(&en[0], w0, w0+1) {
+			break
+		}
+	}
+	var f, r enc
+	t.keysOf(en, &f, &r)
+	hf, hr := t.seeds.hash(&f), t.seeds.hash(&r)
+	t.unplace(hf, t.slotValue(idx, t.tag(hf)))
+	t.unplace(hr, t.slotValue(idx, t.tag(hr)))
+	atomic.StoreUint64(&en[0], uint64(seq+2))
+	w.free(idx)
+	return true
+}
+
+// Delete removes the session h names. It returns false if the session is
+// already gone (or its handle is stale).
+func (w *Worker) Delete(h Handle) bool {
+	if h.idx >= w.t.capacity || !w.remove(h.idx, h.seq) {
+		return false
+	}
+	w.stats.Deleted++
+	return true
+}
+
+// Touch records that the session was seen at now. It writes the entry only
+// when the coarse time changed (once per tick per session). False: the
+// handle is stale; look the key up again.
+func (w *Worker) Touch(h Handle, now int64) bool {
+	if h.idx >= w.t.capacity {
+		return false
+	}
+	en := &w.t.entries[h.idx]
+	tk := Ticks(now)
+	for {
+		w0 := atomic.LoadUint64(&en[0])
+		if w0Seq(w0) != h.seq || !w0Live(w0) {
+			return false
+		}
+		if w0Seen(w0) == tk {
+			return true
+		}
+		if atomic.CompareAndSwapUint64(&en[0], w0, w0&^(uint64(seenMask)<<40)|uint64(tk)<<40) {
+			return true
+		}
+	}
+}
+
+// UpdateTCP runs the RFC 6146 state machine (NextTCPState) for a packet
+// with TCP flags seen in direction dir at now, and stores the new state,
+// class and last-seen time with one CAS (retried if another worker changed
+// the session meanwhile). It returns the new state; false means the handle
+// is stale.
+func (w *Worker) UpdateTCP(h Handle, dir Dir, flags uint8, now int64) (TCPState, bool) {
+	if h.idx >= w.t.capacity {
+		return StateClosed, false
+	}
+	en := &w.t.entries[h.idx]
+	tk := Ticks(now)
+	for {
+		w0 := atomic.LoadUint64(&en[0])
+		if w0Seq(w0) != h.seq || !w0Live(w0) {
+			return StateClosed, false
+		}
+		st, cls := NextTCPState(w0State(w0), dir, flags)
+		n := w0&^(0x7<<32) | uint64(st)<<32
+		if cls != ClassKeep && int(cls) < w.t.nclasses {
+			n = n&^(0xf<<36|uint64(seenMask)<<40) | uint64(cls+1)<<36 | uint64(tk)<<40
+		}
+		if n == w0 || atomic.CompareAndSwapUint64(&en[0], w0, n) {
+			return st, true
+		}
+	}
+}
+
+// SetValue replaces the session's value. Readers see the old or the new
+// value, never a mix. The session gets a new version: the returned handle
+// replaces h, and other holders of h must look the key up again.
+func (w *Worker) SetValue(h Handle, v Value) (Handle, bool) {
+	if h.idx >= w.t.capacity {
+		return Handle{}, false
+	}
+	en := &w.t.entries[h.idx]
+	var w0 uint64
+	for {
+		w0 = atomic.LoadUint64(&en[0])
+		if w0Seq(w0) != h.seq || !w0Live(w0) || w0Pending(w0) {
+			return Handle{}, false
+		}
+		if atomic.CompareAndSwapUint64(&en[0], w0, w0+1) {
+			break
+		}
+	}
+	c := atomic.LoadUint64(&en[6]) & 0xffffffff
+	atomic.StoreUint64(&en[6], c|uint64(v[0])<<32)
+	atomic.StoreUint64(&en[7], uint64(v[1])|uint64(v[2])<<32)
+	// Nobody else can change w0 while seq is odd (every CAS checks seq).
+	atomic.StoreUint64(&en[0], w0+2)
+	return Handle{idx: h.idx, seq: h.seq + 2}, true
+}
+
+// Sweep examines the next n entries of the table's clock hand and deletes
+// those idle for longer than their class's timeout. Every worker calls it
+// with a small n once per batch (the hand is shared: one atomic add per
+// call), so the whole table is swept without a stop and without a sweeper
+// goroutine; a goroutine calling it in a loop works too. It returns the
+// number of sessions expired.
+func (w *Worker) Sweep(n int, now int64) int {
+	t := w.t
+	hwm := min(t.next.v.Load(), uint64(t.capacity))
+	if hwm == 0 || n <= 0 {
+		return 0
+	}
+	i := (t.hand.v.Add(uint64(n)) - uint64(n)) % hwm
+	tk := Ticks(now)
+	expired := 0
+	for ; n > 0; n-- {
+		w0 := atomic.LoadUint64(&t.entries[i][0])
+		if w0Live(w0) && w0&1 == 0 && !w0Pending(w0) &&
+			age(tk, w0Seen(w0)) > int32(t.timeoutTicks(w0Class(w0))) &&
+			w.remove(uint32(i), w0Seq(w0)) {
+			expired++
+		}
+		if i++; i == hwm {
+			i = 0
+		}
+	}
+	w.stats.Expired += uint64(expired)
+	return expired
+}
+
+// evict removes, among the sessions in the home bucket of hash h, the one
+// with the least lifetime left (an expired one first).
+func (w *Worker) evict(h uint64, now int64) bool {
+	t := w.t
+	bk := &t.index[t.home(h)]
+	tk := Ticks(now)
+	best, bestSeq, bestLeft := uint32(0), uint32(0), int64(1)<<62
+	for s := 0; s < slotsUsed; s++ {
+		v := atomic.LoadUint32(&bk[s])
+		if v == 0 {
+			continue
+		}
+		idx := t.slotIndex(v)
+		w0 := atomic.LoadUint64(&t.entries[idx][0])
+		if !w0Live(w0) || w0&1 != 0 || w0Pending(w0) {
+			continue
+		}
+		left := int64(t.timeoutTicks(w0Class(w0))) - int64(age(tk, w0Seen(w0)))
+		if left < bestLeft {
+			best, bestSeq, bestLeft = idx, w0Seq(w0), left
+		}
+	}
+	if bestLeft == int64(1)<<62 || !w.remove(best, bestSeq) {
+		return false
+	}
+	if bestLeft < 0 {
+		w.stats.Expired++
+	} else {
+		w.stats.Evicted++
+	}
+	return true
+}
+
+// alloc takes a free entry: from the worker's cache, from a never-used
+// range, from a chain other workers freed, or a new range from the bump
+// allocator (one atomic add per 64 entries).
+func (w *Worker) alloc() (uint32, bool) {
+	t := w.t
+	for {
+		if w.cur.n > 0 {
+			idx := w.cur.head - 1
+			w.cur.head = uint32(atomic.LoadUint64(&t.entries[idx][1]))
+			w.cur.n--
+			return idx, true
+		}
+		if w.freshLo < w.freshHi {
+			w.freshLo++
+			return w.freshLo - 1, true
+		}
+		if w.bld.n > 0 {
+			w.cur, w.bld = w.bld, freeList{}
+			continue
+		}
+		if h := t.popChain(); h != 0 {
+			w.cur = freeList{head: h, n: chainLen}
+			continue
+		}
+		if t.next.v.Load() < uint64(t.capacity) {
+			lo := t.next.v.Add(chainLen) - chainLen
+			if lo < uint64(t.capacity) {
+				w.freshLo, w.freshHi = uint32(lo), uint32(min(lo+chainLen, uint64(t.capacity)))
+				continue
+			}
+		}
+		return 0, false
+	}
+}
+
+// free caches a freed entry; every full chain of 64 goes to the shared
+// stack when the worker already has entries to allocate from.
+func (w *Worker) free(idx uint32) {
+	t := w.t
+	atomic.StoreUint64(&t.entries[idx][1], uint64(w.bld.head))
+	w.bld.head = idx + 1
+	w.bld.n++
+	if w.bld.n == chainLen {
+		if w.cur.n == 0 {
+			w.cur = w.bld
+		} else {
+			t.pushChain(w.bld.head)
+		}
+		w.bld = freeList{}
+	}
+}
+
+// pushChain and popChain are a Treiber stack of chains (linked through the
+// head entry's word 2), its top word tagged against ABA.
+func (t *Table) pushChain(head uint32) {
+	for {
+		old := t.chains.v.Load()
+		atomic.StoreUint64(&t.entries[head-1][2], uint64(uint32(old)))
+		if t.chains.v.CompareAndSwap(old, (old>>32+1)<<32|uint64(head)) {
+			return
+		}
+	}
+}
+
+func (t *Table) popChain() uint32 {
+	for {
+		old := t.chains.v.Load()
+		h := uint32(old)
+		if h == 0 {
+			return 0
+		}
+		next := uint32(atomic.LoadUint64(&t.entries[h-1][2]))
+		if t.chains.v.CompareAndSwap(old, (old>>32+1)<<32|uint64(next)) {
+			return h
+		}
+	}
+}
