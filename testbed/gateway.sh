@@ -157,7 +157,7 @@ YAML
 	echo $! >"$RUN/gre2.pid"
 	# Wait for xdpgw to have its sockets up and the tunnels to exist.
 	for _ in $(seq 1 50); do
-		if grep -q "running" "$RUN/xdpgw.log" 2>/dev/null && ip -n xg-t1 link show xg-gre >/dev/null 2>&1 && ip -n xg-t2 link show xg-gre >/dev/null 2>&1; then
+		if grep -q "running" "$RUN/xdpgw.log" 2>/dev/null && grep -q "msg=ready" "$RUN/gre1.log" 2>/dev/null && grep -q "msg=ready" "$RUN/gre2.log" 2>/dev/null; then
 			return 0
 		fi
 		if ! kill -0 "$(cat "$RUN/xdpgw.pid")" 2>/dev/null; then
