@@ -24,6 +24,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write every transmitted frame here (pcapng with one interface per port if the name ends in .pcapng)")
 	outDir := fs.String("out-dir", "", "write one pcap per output port into this directory")
 	port := fs.String("port", "", "input port of every frame (default: pcapng interface names)")
+	sessions := fs.Int("sessions", 65536, "session table capacity for the replay (the configured sessions.capacity is for the daemon)")
 	verbose := fs.Bool("v", false, "print one line per frame: what came in, the verdict, what went out")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: xdpgw replay [--config FILE] --in IN.pcap[ng] [--out OUT.pcap[ng]] [--out-dir DIR] [--port NAME] [-v]")
@@ -48,6 +49,12 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "xdpgw replay: %v\n", err)
 		return 1
 	}
+	tab, err := compile.NewSessions(rt.Config, *sessions)
+	if err != nil {
+		fmt.Fprintf(stderr, "xdpgw replay: --sessions: %v\n", err)
+		return 1
+	}
+	dp.UseSessions(tab)
 	inFile, err := os.Open(*in)
 	if err != nil {
 		fmt.Fprintf(stderr, "xdpgw replay: %v\n", err)

@@ -202,6 +202,14 @@ func (d *daemon) start() error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", d.configName(), err)
 	}
+	// One session table for the daemon's life: reloads keep every
+	// session (a change of sessions.capacity needs a restart).
+	sessions, err := compile.NewSessions(rt.Config, 0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.configName(), err)
+	}
+	d.dp.UseSessions(sessions)
+	d.log.Info("session table ready", "capacity", sessions.Capacity(), "bytes", sessions.Bytes())
 	if err := d.engine.Start(d.dp); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"xdpgw/dataplane/checksum"
 	"xdpgw/dataplane/firewall"
 	"xdpgw/dataplane/pipeline"
+	"xdpgw/dataplane/session"
 	"xdpgw/tools/fixture"
 )
 
@@ -436,5 +437,158 @@ func TestGatewayReject(t *testing.T) {
 	st := g.dp.Stats()
 	if st.Events[pipeline.EventRejectRST] != 2 || st.Events[pipeline.EventRejectICMP] != 1 {
 		t.Errorf("reject events rst %d icmp %d, want 2 and 1", st.Events[pipeline.EventRejectRST], st.Events[pipeline.EventRejectICMP])
+	}
+}
+
+func (g *gw) sendAt(port uint16, frame []byte, now int64) *pipeline.Frame {
+	g.t.Helper()
+	buf := make([]byte, 4096)
+	n := copy(buf[256:], frame)
+	b := []pipeline.Frame{{Buf: buf, Off: 256, Len: n, InPort: port}}
+	g.w.Process(b, now)
+	g.w.Flush()
+	return &b[0]
+}
+
+// Stateful: the answer to a connection the tenant opened passes the
+// tenant's ingress rules (default drop) because the flow admits it; the
+// same packet without the opening SYN is dropped.
+func TestGatewayStatefulReplies(t *testing.T) {
+	g := newGW(t, nil)
+	synAck := fromClient("2.2.2.11").TCP(23, 40000, "SA").Bytes()
+	g.expectDrop(g.send(portInet, synAck), pipeline.DropFirewallIngress)
+
+	g.expectTx(g.send(portUnder, fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").TCP(40000, 23, "S").Bytes()), portInet)
+	pkt := g.expectTx(g.send(portInet, synAck), portUnder)
+	outer(t, pkt, macHost1, "172.168.0.11", 1000)
+	ip := inner(t, pkt)
+	if ip.DstIP.String() != "10.0.0.7" {
+		t.Errorf("reply DNATed to %v", ip.DstIP)
+	}
+	l4ok(t, ip)
+	// Tenant 2 shares 10.0.0.7 but not the flow: its key would differ.
+	st := g.dp.Stats()
+	if st.Events[pipeline.EventFlowCreated] != 1 || st.Events[pipeline.EventFlowHit] != 1 {
+		t.Errorf("flow created %d hit %d, want 1 and 1", st.Events[pipeline.EventFlowCreated], st.Events[pipeline.EventFlowHit])
+	}
+}
+
+// The fast path: later packets of an admitted connection are forwarded from
+// the flow entry, in both directions, without consulting the rules again.
+func TestGatewayFastPath(t *testing.T) {
+	g := newGW(t, nil)
+	syn := fromClient("2.2.2.11").TCP(40000, 22, "S").Bytes()
+	g.expectTx(g.send(portInet, syn), portUnder)
+	g.expectTx(g.send(portUnder, fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").TCP(22, 40000, "SA").Bytes()), portInet)
+	for i := 0; i < 5; i++ {
+		pkt := g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "A").Payload([]byte("data")).Bytes()), portUnder)
+		outer(t, pkt, macHost1, "172.168.0.11", 1000)
+		l4ok(t, inner(t, pkt))
+	}
+	st := g.dp.Stats()
+	if st.Events[pipeline.EventFlowHit] != 6 {
+		t.Errorf("flow hits %d, want 6", st.Events[pipeline.EventFlowHit])
+	}
+	in, _ := g.rt.Env.Gateway.Tenants[0].Ingress.Counters()
+	if in[0] != 1 {
+		t.Errorf("ssh rule consulted %d times, want once (the SYN)", in[0])
+	}
+}
+
+// Bug 5: the flow entry records the real ingress and egress ports (the
+// underlay and Internet ports), not a VRF.
+func TestBugFlowRecordsRealPorts(t *testing.T) {
+	g := newGW(t, nil)
+	g.expectTx(g.send(portInet, fromClient("2.2.2.12").TCP(40000, 23, "S").Bytes()), portUnder)
+	tab := g.dp.Sessions()
+	sw := tab.NewWorker()
+	k := session.Key{Family: session.FamilyIPv4, Proto: 6, Zone: 0, SrcPort: 40000, DstPort: 23}
+	copy(k.Src[:], []byte{1, 1, 1, 7})
+	copy(k.Dst[:], []byte{2, 2, 2, 12})
+	var e session.Entry
+	if !sw.Lookup(&k, &e) {
+		t.Fatal("no flow entry for the client's connection")
+	}
+	kind, tport, iport := pipeline.FlowPorts(e.Value)
+	if kind != 1 || tport != portUnder || iport != portInet {
+		t.Fatalf("flow records kind %d tenant port %d Internet port %d, want 1, %d (underlay), %d (internet)", kind, tport, iport, portUnder, portInet)
+	}
+	var fwd, rev session.Key
+	if !tab.Keys(e.Handle, &fwd, &rev) || rev.Zone != 2 || [4]byte(rev.Src[:4]) != [4]byte{10, 0, 0, 7} {
+		t.Errorf("reverse key %+v, want tenant 2's zone and 10.0.0.7", rev)
+	}
+}
+
+// A configuration change re-decides existing flows: when tenant 1 stops
+// admitting SSH, the next packet of an open SSH connection is dropped.
+func TestGatewayFlowInvalidatedByReload(t *testing.T) {
+	g := newGW(t, nil)
+	g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "S").Bytes()), portUnder)
+	g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "A").Bytes()), portUnder)
+	cfg := config.Default()
+	tn, _ := cfg.FindTenant("user1")
+	tn.Firewall.Ingress.Rules = tn.Firewall.Ingress.Rules[1:] // no ssh
+	rt, err := compile.Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.dp.Publish(rt.Env); err != nil {
+		t.Fatal(err)
+	}
+	g.expectDrop(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "A").Bytes()), pipeline.DropFirewallIngress)
+	if st := g.dp.Stats(); st.Events[pipeline.EventFlowStale] != 1 {
+		t.Errorf("flow_stale %d, want 1", st.Events[pipeline.EventFlowStale])
+	}
+}
+
+// Flows expire after their class's idle time (RFC 6146 defaults): a UDP
+// answer after 5 minutes of silence is judged by the rules again.
+func TestGatewayFlowExpires(t *testing.T) {
+	g := newGW(t, nil)
+	t0 := int64(1000e9)
+	query := fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").UDP(5353, 7000).Payload([]byte("q")).Bytes()
+	answer := fromClient("2.2.2.11").UDP(7000, 5353).Payload([]byte("a")).Bytes()
+	g.expectTx(g.sendAt(portUnder, query, t0), portInet)
+	g.expectTx(g.sendAt(portInet, answer, t0+int64(60e9)), portUnder)
+	g.expectDrop(g.sendAt(portInet, answer, t0+int64(60e9)+int64(6*60e9)), pipeline.DropFirewallIngress)
+}
+
+// Neither the slow path (new flows: classify, NAT, encap, session insert)
+// nor the fast path allocates.
+func TestGatewayAllocatesNothing(t *testing.T) {
+	g := newGW(t, nil)
+	syn := fromClient("2.2.2.11").TCP(40000, 22, "S").Bytes()
+	ack := fromClient("2.2.2.11").TCP(40000, 22, "A").Payload([]byte("data")).Bytes()
+	out := fromTenant(2, 2000).IPv4("10.0.0.7", "1.1.1.7").UDP(5000, 7000).Payload([]byte("x")).Bytes()
+	frames := [][]byte{syn, ack, out}
+	bufs := make([][]byte, len(frames))
+	for i := range bufs {
+		bufs[i] = make([]byte, 4096)
+	}
+	batch := make([]pipeline.Frame, len(frames))
+	var port uint16 = 1000
+	now := int64(1e9)
+	allocs := testing.AllocsPerRun(500, func() {
+		port++
+		// A new client port each round: the SYN takes the slow path.
+		syn[14+20], syn[14+21] = byte(port>>8), byte(port)
+		for i, fr := range frames {
+			n := copy(bufs[i][256:], fr)
+			in := uint16(portInet)
+			if i == 2 {
+				in = portUnder
+			}
+			batch[i] = pipeline.Frame{Buf: bufs[i], Off: 256, Len: n, InPort: in}
+		}
+		now += 1e6
+		g.w.Process(batch, now)
+		g.w.Flush()
+	})
+	if allocs != 0 {
+		t.Fatalf("gateway paths allocate %v times per batch", allocs)
+	}
+	st := g.dp.Stats()
+	if st.Events[pipeline.EventFlowCreated] < 500 || st.Events[pipeline.EventFlowHit] < 500 {
+		t.Errorf("flows created %d hit %d: the test did not exercise both paths", st.Events[pipeline.EventFlowCreated], st.Events[pipeline.EventFlowHit])
 	}
 }

@@ -67,6 +67,11 @@ func runtimeFor(tb testing.TB, cfg *config.Config) (*compile.Runtime, *pipeline.
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tab, err := compile.NewSessions(cfg, 4096)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dp.UseSessions(tab)
 	return rt, dp
 }
 

@@ -73,6 +73,8 @@ type Env struct {
 	// size. Zero rate disables ICMP errors.
 	ICMPRate  uint32
 	ICMPBurst uint32
+
+	gen uint32 // set by Dataplane.Publish
 }
 
 // Validate checks the invariants the per-packet code relies on, so that a

@@ -21,6 +21,11 @@ const (
 	EventTunnelARPReply                // ARP replies for the gateway's overlay address
 	EventRejectRST                     // TCP RSTs sent for packets a reject rule refused
 	EventRejectICMP                    // ICMP administratively prohibited sent for a reject rule
+	EventFlowHit                       // packets forwarded from a flow entry (fast path)
+	EventFlowCreated                   // flow entries created by the slow path
+	EventFlowStale                     // flow entries dropped because the config or the route changed
+	EventFlowInsertRace                // flow entry already created by another worker (or reply tuple taken)
+	EventFlowInsertFailed              // flow entry not created: table full under drop-new
 
 	NumEvents
 )
@@ -41,6 +46,11 @@ var eventNames = [NumEvents]string{
 	EventTunnelARPReply:   "tunnel_arp_reply",
 	EventRejectRST:        "reject_rst_sent",
 	EventRejectICMP:       "reject_icmp_sent",
+	EventFlowHit:          "flow_hit",
+	EventFlowCreated:      "flow_created",
+	EventFlowStale:        "flow_stale",
+	EventFlowInsertRace:   "flow_insert_race",
+	EventFlowInsertFailed: "flow_insert_failed",
 }
 
 func (e Event) String() string {

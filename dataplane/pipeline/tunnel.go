@@ -137,15 +137,30 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 		w.drop(f, DropTenantIsolation)
 		return
 	}
-	// Classify once, in the direction the packet travels, before NAT:
-	// egress rules speak of the tenant's own addresses.
-	if w.classify(f, t.Egress, DropFirewallEgress) {
-		return
-	}
-	e, ok := gw.EIPByPrivate(w.tun.tenant, src)
-	if !ok {
-		w.drop(f, DropNoEIP)
-		return
+	zone := uint16(w.tun.tenant) + 1
+	var e int
+	if t.Offload && w.flowHit(p, zone, src, dst, f.InPort, nh.Port) {
+		e = int(w.ent.Value[flowEIP])
+		if e >= len(gw.EIPs) || gw.EIPs[e].Private != src || int(gw.EIPs[e].Tenant) != w.tun.tenant {
+			w.drop(f, DropNoEIP)
+			return
+		}
+	} else {
+		// Classify once, in the direction the packet travels, before
+		// NAT: egress rules speak of the tenant's own addresses.
+		if w.classify(f, t.Egress, DropFirewallEgress) {
+			return
+		}
+		e, ok = gw.EIPByPrivate(w.tun.tenant, src)
+		if !ok {
+			w.drop(f, DropNoEIP)
+			return
+		}
+		if t.Offload {
+			flowKey(&w.key, p, zone, src, dst)
+			replyKey(&w.rkey, p, zoneInternet, dst, gw.EIPs[e].Addr)
+			w.flowCreate(p, flowValue(e, w.env.gen, kindEgress, f.InPort, nh.Port))
+		}
 	}
 	if ip.TTL() <= 1 {
 		w.drop(f, DropTTLExceeded)
@@ -189,11 +204,19 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 		w.drop(f, DropNoRoute)
 		return
 	}
-	// The classifier sees the packet as the tenant will: after DNAT.
-	w.fwp.Dst = [16]byte{}
-	copy(w.fwp.Dst[:4], e.Private[:])
-	if w.classifyWithDst(f, t.Ingress, DropFirewallIngress) {
-		return
+	client, eip := p.Src4(), p.Dst4()
+	if !(t.Offload && w.flowHit(p, zoneInternet, client, eip, nh.Port, f.InPort)) {
+		// The classifier sees the packet as the tenant will: after DNAT.
+		w.fwp.Dst = [16]byte{}
+		copy(w.fwp.Dst[:4], e.Private[:])
+		if w.classifyWithDst(f, t.Ingress, DropFirewallIngress) {
+			return
+		}
+		if t.Offload {
+			flowKey(&w.key, p, zoneInternet, client, eip)
+			replyKey(&w.rkey, p, uint16(e.Tenant)+1, e.Private, client)
+			w.flowCreate(p, flowValue(ei, w.env.gen, kindIngress, nh.Port, f.InPort))
+		}
 	}
 	if ip.TTL() <= 1 {
 		w.icmp4Error(f, in, packet.ICMPv4TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"xdpgw/dataplane/firewall"
+	"xdpgw/dataplane/session"
 
 	"xdpgw/dataplane/neigh"
 	"xdpgw/dataplane/packet"
@@ -13,6 +14,9 @@ import (
 // workers' counters.
 type Dataplane struct {
 	env atomic.Pointer[Env]
+	gen atomic.Uint32 // generation of the last published Env
+
+	sessions *session.Table
 
 	mu      sync.Mutex // guards workers; never taken on the packet path
 	workers []*Worker
@@ -33,9 +37,25 @@ func (d *Dataplane) Publish(env *Env) error {
 	if err := env.Validate(); err != nil {
 		return err
 	}
+	// Every Env gets a new generation: flow entries made under an older
+	// one are re-decided by the slow path (rules, EIPs or tenants may
+	// have changed).
+	env.gen = d.gen.Add(1)
 	d.env.Store(env)
 	return nil
 }
+
+// UseSessions gives the data plane its session table, shared by all
+// workers and kept across Env changes (a reload loses no session). Call it
+// before NewWorker.
+func (d *Dataplane) UseSessions(t *session.Table) {
+	d.mu.Lock()
+	d.sessions = t
+	d.mu.Unlock()
+}
+
+// Sessions is the session table, or nil.
+func (d *Dataplane) Sessions() *session.Table { return d.sessions }
 
 // Env is the current environment.
 func (d *Dataplane) Env() *Env { return d.env.Load() }
@@ -44,6 +64,9 @@ func (d *Dataplane) Env() *Env { return d.env.Load() }
 func (d *Dataplane) NewWorker() *Worker {
 	w := &Worker{d: d, pub: new(Stats)}
 	d.mu.Lock()
+	if d.sessions != nil {
+		w.sw = d.sessions.NewWorker()
+	}
 	w.ID = len(d.workers)
 	d.workers = append(d.workers, w)
 	d.mu.Unlock()
@@ -82,6 +105,11 @@ type Worker struct {
 
 	tun tunnel          // outer headers of the packet being decapsulated
 	fwp firewall.Packet // the classifier's view of the packet
+
+	sw   *session.Worker // nil without a session table
+	key  session.Key     // scratch keys and entry of the flow path
+	rkey session.Key
+	ent  session.Entry
 }
 
 // Process runs every frame of batch through the pipeline and sets its
@@ -93,6 +121,9 @@ func (w *Worker) Process(batch []Frame, now int64) {
 	w.env = w.d.env.Load()
 	w.neigh = w.env.Neigh.Load()
 	w.now = now
+	if w.sw != nil {
+		w.sw.Sweep(sweepPerBatch, now)
+	}
 	for i := range batch {
 		w.process(&batch[i])
 	}
@@ -100,7 +131,12 @@ func (w *Worker) Process(batch []Frame, now int64) {
 
 // Flush publishes the counters of the frames processed since the last
 // Flush. Loop calls it once per batch; direct users of Process must too.
-func (w *Worker) Flush() { w.stats.flushInto(w.pub) }
+func (w *Worker) Flush() {
+	w.stats.flushInto(w.pub)
+	if w.sw != nil {
+		w.sw.Flush()
+	}
+}
 
 func (w *Worker) drop(f *Frame, r DropReason) {
 	f.Verdict = VerdictDrop

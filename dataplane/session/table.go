@@ -489,3 +489,13 @@ func (t *Table) Stats() Stats {
 	}
 	return s
 }
+
+// Expired reports whether the session snapshot e has outlived its class's
+// timeout at now. Lookup returns sessions that expired but were not swept
+// yet; callers treat those as absent (and may Delete them).
+func (t *Table) Expired(e *Entry, now int64) bool {
+	if int(e.Class) >= t.nclasses {
+		return false
+	}
+	return age(Ticks(now), e.LastSeen) > int32(t.timeoutTicks(uint8(e.Class)+1))
+}

@@ -1,0 +1,165 @@
+package pipeline
+
+import (
+	"xdpgw/dataplane/packet"
+	"xdpgw/dataplane/session"
+)
+
+// The gateway's flow fast path. The first packet of a connection goes
+// through the slow path (VRF route, firewall, NAT); its result is stored in
+// the shared session table under two keys, the tuple as it arrives from the
+// Internet (zone 0) and as it arrives from the tenant (zone tenant+1), so
+// that both directions find it, whichever worker they reach. Later packets
+// skip the EIP lookup and the firewall: the session names the EIP (hence
+// the tenant and both addresses) and records the decision.
+//
+// What a hit does not trust blindly: the entry holds the generation of the
+// Env it was made under, and the physical ports the slow path chose. A
+// configuration change (rules, EIPs, tenants) makes the generation stale,
+// and a route change that moves the flow to another port makes the port
+// stale; either sends the packet through the slow path again, which
+// re-classifies it and replaces the entry. The forwarding adjacency (VRF
+// route, tunnel, neighbour) is resolved per packet from the small per-VRF
+// tables, so neighbour changes apply at once.
+
+// Flow value layout (session.Value, 3 x uint32).
+const (
+	flowEIP     = 0 // index of the EIP in Gateway.EIPs
+	flowGen     = 1 // Env generation the decision was made under
+	flowPorts   = 2 // kind<<24 | tenant-side port<<12 | Internet-side port
+	kindIngress = 1 // the Internet side opened the flow (DNAT first)
+	kindEgress  = 2 // the tenant opened it (SNAT first)
+
+	zoneInternet = 0
+
+	// sweepPerBatch entries of the session table are checked for expiry
+	// per batch by every worker (clock sweep, no stop-the-world).
+	sweepPerBatch = 16
+)
+
+func flowValue(ei int, gen uint32, kind, tenantPort, inetPort uint16) session.Value {
+	return session.Value{flowEIP: uint32(ei), flowGen: gen, flowPorts: uint32(kind)<<24 | uint32(tenantPort&0xfff)<<12 | uint32(inetPort&0xfff)}
+}
+
+// FlowPorts decodes the physical ports a flow entry recorded: the port
+// towards the tenant (underlay) and the port towards the Internet. They
+// are port indices, never VRFs (background.md bug 5).
+func FlowPorts(v session.Value) (kind uint8, tenantPort, inetPort uint16) {
+	p := v[flowPorts]
+	return uint8(p >> 24), uint16(p >> 12 & 0xfff), uint16(p & 0xfff)
+}
+
+// flowable reports whether the packet can have a flow entry: TCP, UDP and
+// ICMP echo, first fragments or whole packets.
+func flowable(p *packet.Parsed) bool {
+	if p.L4Off == 0 {
+		return false
+	}
+	switch p.Proto {
+	case packet.ProtoTCP, packet.ProtoUDP:
+		return true
+	case packet.ProtoICMP:
+		return p.ICMPType == packet.ICMPv4Echo || p.ICMPType == packet.ICMPv4EchoReply
+	}
+	return false
+}
+
+// flowKey fills k with the packet's own tuple in zone. ICMP echo is keyed
+// by its identifier (RFC 6146 3.5.3 does the same for NAT64).
+func flowKey(k *session.Key, p *packet.Parsed, zone uint16, src, dst [4]byte) {
+	*k = session.Key{Family: session.FamilyIPv4, Proto: p.Proto, Zone: zone}
+	copy(k.Src[:4], src[:])
+	copy(k.Dst[:4], dst[:])
+	if p.Proto == packet.ProtoICMP {
+		k.SrcPort = p.SrcPort
+		return
+	}
+	k.SrcPort, k.DstPort = p.SrcPort, p.DstPort
+}
+
+// replyKey fills k with the tuple the answer to the packet will have when
+// it arrives in zone, from src to dst (the addresses after NAT).
+func replyKey(k *session.Key, p *packet.Parsed, zone uint16, src, dst [4]byte) {
+	*k = session.Key{Family: session.FamilyIPv4, Proto: p.Proto, Zone: zone}
+	copy(k.Src[:4], src[:])
+	copy(k.Dst[:4], dst[:])
+	if p.Proto == packet.ProtoICMP {
+		k.SrcPort = p.SrcPort
+		return
+	}
+	k.SrcPort, k.DstPort = p.DstPort, p.SrcPort
+}
+
+func flowClass(p *packet.Parsed) (session.Class, session.TCPState) {
+	switch p.Proto {
+	case packet.ProtoTCP:
+		st, cls := session.NextTCPState(session.StateClosed, session.DirForward, p.TCPFlags)
+		if cls == session.ClassKeep {
+			cls = session.ClassTCPTransitory
+		}
+		return cls, st
+	case packet.ProtoUDP:
+		return session.ClassUDP, session.StateClosed
+	}
+	return session.ClassICMP, session.StateClosed
+}
+
+// flowHit looks the packet up in zone and reports a usable hit in w.ent,
+// refreshing its lifetime (and TCP state). Stale and expired entries are
+// deleted and reported as a miss.
+func (w *Worker) flowHit(p *packet.Parsed, zone uint16, src, dst [4]byte, tenantPort, inetPort uint16) bool {
+	if w.sw == nil || !flowable(p) {
+		return false
+	}
+	flowKey(&w.key, p, zone, src, dst)
+	e := &w.ent
+	if !w.sw.Lookup(&w.key, e) {
+		return false
+	}
+	if w.sw.Table().Expired(e, w.now) {
+		w.sw.Delete(e.Handle)
+		return false
+	}
+	_, tport, iport := FlowPorts(e.Value)
+	if e.Value[flowGen] != w.env.gen || tport != tenantPort || iport != inetPort {
+		w.sw.Delete(e.Handle)
+		w.stats.Events[EventFlowStale]++
+		return false
+	}
+	if p.Proto == packet.ProtoTCP {
+		w.sw.UpdateTCP(e.Handle, e.Dir, p.TCPFlags, w.now)
+	} else {
+		w.sw.Touch(e.Handle, w.now)
+	}
+	w.stats.Events[EventFlowHit]++
+	return true
+}
+
+// flowCreate stores the slow path's decision for the packet: fwd is the
+// packet's tuple in its zone, rev the answer's tuple in the other zone.
+// A TCP packet creates a flow only when it opens a connection (a SYN): a
+// stray segment that the rules let through does not make the reverse
+// direction open.
+func (w *Worker) flowCreate(p *packet.Parsed, v session.Value) {
+	if w.sw == nil || !flowable(p) {
+		return
+	}
+	if p.Proto == packet.ProtoTCP && p.TCPFlags&(packet.TCPFlagSYN|packet.TCPFlagACK|packet.TCPFlagRST) != packet.TCPFlagSYN {
+		return
+	}
+	if p.Proto == packet.ProtoICMP && p.ICMPType != packet.ICMPv4Echo {
+		return
+	}
+	cls, st := flowClass(p)
+	_, r := w.sw.Insert(&w.key, &w.rkey, cls, st, v, w.now)
+	switch r {
+	case session.Inserted:
+		w.stats.Events[EventFlowCreated]++
+	case session.Exists, session.Conflict:
+		// Another worker created it first, or the reply tuple is
+		// taken by another flow: forward this packet anyway.
+		w.stats.Events[EventFlowInsertRace]++
+	default:
+		w.stats.Events[EventFlowInsertFailed]++
+	}
+}
