@@ -1,0 +1,198 @@
+package replay_test
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"xdpgw/control/compile"
+	"xdpgw/control/config"
+	"xdpgw/dataplane/checksum"
+	"xdpgw/dataplane/pipeline"
+)
+
+// Gateway benchmarks: the default configuration (background.md's
+// prototype), frames from N distinct flows, batches of 64 as the AF_XDP
+// engine delivers them. The copy of each frame into its buffer (the
+// port's job) is inside the measurement. Results: docs/performance.md.
+
+const benchBatch = 64
+
+type benchGW struct {
+	dp *pipeline.Dataplane
+	w  *pipeline.Worker
+}
+
+func newBenchGW(b *testing.B, capacity int) *benchGW {
+	b.Helper()
+	cfg := config.Default()
+	rt, err := compile.Build(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dp, err := pipeline.New(rt.Env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tab, err := compile.NewSessions(cfg, capacity)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dp.UseSessions(tab)
+	return &benchGW{dp: dp, w: dp.NewWorker()}
+}
+
+// setPort4 rewrites a TCP/UDP source port of an Ethernet+IPv4 frame at the
+// given L4 offset and fixes the L4 checksum incrementally.
+func setPort(frame []byte, l4 int, csumOff int, port uint16) {
+	old := binary.BigEndian.Uint16(frame[l4:])
+	binary.BigEndian.PutUint16(frame[l4:], port)
+	c := binary.BigEndian.Uint16(frame[l4+csumOff:])
+	binary.BigEndian.PutUint16(frame[l4+csumOff:], checksum.Update16(c, old, port))
+}
+
+// run pushes frames through the worker in batches, round robin, for b.N
+// batches, and reports Mpps and ns per packet.
+func (g *benchGW) run(b *testing.B, frames [][]byte, ports []uint16) {
+	bufs := make([]byte, benchBatch*4096)
+	batch := make([]pipeline.Frame, benchBatch)
+	now := int64(1e12)
+	next := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range batch {
+			buf := bufs[i*4096 : (i+1)*4096]
+			n := copy(buf[256:], frames[next])
+			batch[i] = pipeline.Frame{Buf: buf, Off: 256, Len: n, InPort: ports[next]}
+			next++
+			if next == len(frames) {
+				next = 0
+			}
+		}
+		now += 1000
+		g.w.Process(batch, now)
+		g.w.Flush()
+	}
+	pkts := float64(b.N * benchBatch)
+	b.ReportMetric(pkts/b.Elapsed().Seconds()/1e6, "Mpps")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/pkts, "ns/pkt")
+}
+
+// BenchmarkGatewayFastPath: established flows in both directions: half the
+// packets come from the Internet to the EIP (flow hit, DNAT, GRE encap),
+// half from the tenant (GRE decap, flow hit, SNAT).
+func BenchmarkGatewayFastPath(b *testing.B) {
+	for _, flows := range []int{1000, 50000} {
+		b.Run(itoa(flows)+"flows", func(b *testing.B) {
+			g := newBenchGW(b, 4*flows)
+			var frames [][]byte
+			var ports []uint16
+			for i := 0; i < flows; i++ {
+				port := uint16(1024 + i%60000)
+				cli := "1.1.1.7"
+				syn := fromClient("2.2.2.11").TCP(40000, 22, "S").Bytes()
+				_ = cli
+				setPort(syn, 34, 16, port)
+				// Vary the client address too beyond 60000 flows.
+				syn[29] = byte(7 + i/60000)
+				fixIPv4(syn[14:34])
+				g.send(b, portInet, syn)
+				in := fromClient("2.2.2.11").TCP(40000, 22, "A").Payload(make([]byte, 18)).Bytes()
+				setPort(in, 34, 16, port)
+				in[29] = syn[29]
+				fixIPv4(in[14:34])
+				out := fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").TCP(22, 40000, "A").Payload(make([]byte, 18)).Bytes()
+				// inner TCP at 14+20+8+20 = 62; destination port at +2
+				setPort(out, 62+2, 16-2, port)
+				out[14+20+8+19] = syn[29]
+				fixIPv4(out[14+20+8 : 14+20+8+20])
+				frames = append(frames, in, out)
+				ports = append(ports, portInet, portUnder)
+			}
+			g.run(b, frames, ports)
+			st := g.dp.Stats()
+			if st.TotalDrops() != 0 || st.Events[pipeline.EventFlowHit] == 0 {
+				b.Fatalf("drops %d %v flow hits %d", st.TotalDrops(), st.Drops, st.Events[pipeline.EventFlowHit])
+			}
+		})
+	}
+}
+
+// BenchmarkGatewayNewFlows: every packet opens a new connection from the
+// Internet to the EIP: EIP lookup, ingress firewall, DNAT, route, GRE
+// encap and a session insert (the table evicts the oldest when full).
+func BenchmarkGatewayNewFlows(b *testing.B) {
+	g := newBenchGW(b, 1<<22)
+	const n = 1 << 16
+	frames := make([][]byte, n)
+	ports := make([]uint16, n)
+	for i := range frames {
+		syn := fromClient("2.2.2.11").TCP(40000, 22, "S").Bytes()
+		setPort(syn, 34, 16, uint16(1024+i%60000))
+		syn[28] = byte(1 + i/60000)
+		fixIPv4(syn[14:34])
+		frames[i] = syn
+		ports[i] = portInet
+	}
+	// Each round reuses the frames with a different client address, so
+	// every packet is a new flow.
+	bufs := make([]byte, benchBatch*4096)
+	batch := make([]pipeline.Frame, benchBatch)
+	now := int64(1e12)
+	next, round := 0, 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range batch {
+			buf := bufs[i*4096 : (i+1)*4096]
+			c := copy(buf[256:], frames[next])
+			f := buf[256:]
+			f[27] = byte(round) // client 11.r.x.7, 12.r.x.7 ...: distinct per round
+			f[26] = 11 + byte(round>>8)
+			fixIPv4(f[14:34])
+			batch[i] = pipeline.Frame{Buf: buf, Off: 256, Len: c, InPort: ports[next]}
+			next++
+			if next == n {
+				next, round = 0, round+1
+			}
+		}
+		now += 1000
+		g.w.Process(batch, now)
+		g.w.Flush()
+	}
+	pkts := float64(b.N * benchBatch)
+	b.ReportMetric(pkts/b.Elapsed().Seconds()/1e6, "Mflows/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/pkts, "ns/flow")
+	st := g.dp.Stats()
+	if st.Events[pipeline.EventFlowCreated] == 0 || st.TotalDrops() != 0 {
+		b.Fatalf("flows created %d, drops %d %v", st.Events[pipeline.EventFlowCreated], st.TotalDrops(), st.Drops)
+	}
+}
+
+// send is gw.send for benchmarks.
+func (g *benchGW) send(b *testing.B, port uint16, frame []byte) {
+	buf := make([]byte, 4096)
+	n := copy(buf[256:], frame)
+	fr := []pipeline.Frame{{Buf: buf, Off: 256, Len: n, InPort: port}}
+	g.w.Process(fr, 1e12)
+	g.w.Flush()
+	if fr[0].Verdict != pipeline.VerdictTx {
+		b.Fatalf("setup frame: %v %v", fr[0].Verdict, fr[0].Drop)
+	}
+}
+
+func fixIPv4(h []byte) {
+	h[10], h[11] = 0, 0
+	c := ^checksum.Checksum(h, 0)
+	h[10], h[11] = byte(c>>8), byte(c)
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var s []byte
+	for ; n > 0; n /= 10 {
+		s = append([]byte{byte('0' + n%10)}, s...)
+	}
+	return string(s)
+}
