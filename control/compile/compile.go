@@ -191,6 +191,9 @@ func BuildWith(cfg *config.Config, opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	env.Gateway = gw
+	if env.NAT64, err = nat64Env(cfg, env.Ports); err != nil {
+		return nil, err
+	}
 
 	var entries []neigh.Entry
 	for i, n := range cfg.Neighbors {

@@ -22,9 +22,12 @@ type benchGW struct {
 	w  *pipeline.Worker
 }
 
-func newBenchGW(b *testing.B, capacity int) *benchGW {
+func newBenchGW(b *testing.B, capacity int, edits ...func(*config.Config)) *benchGW {
 	b.Helper()
 	cfg := config.Default()
+	for _, e := range edits {
+		e(cfg)
+	}
 	rt, err := compile.Build(cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -53,6 +53,13 @@ const (
 	DropNoTunnelSource
 	DropNoTunnelRoute
 	DropNoHeadroom
+	// NAT64.
+	DropSYNLimit
+	DropNAT64NoSession
+	DropNAT64PoolExhausted
+	DropNAT64Fragment
+	DropNAT64Untranslatable
+	DropNAT64NonGlobal
 
 	NumDropReasons
 )
@@ -104,6 +111,12 @@ var dropTable = [NumDropReasons]dropInfo{
 	DropNoTunnelSource:       {"no_tunnel_source", "encap route without a source and no IPv4 address on the output port"},
 	DropNoTunnelRoute:        {"no_tunnel_route", "the tunnel's outer destination is not routed out of the route's port"},
 	DropNoHeadroom:           {"no_headroom", "buffer has too little headroom to encapsulate"},
+	DropSYNLimit:             {"syn_limit", "TCP SYN over the EIP's rate in its direction (token bucket, default 50,000/s)"},
+	DropNAT64NoSession:       {"nat64_no_session", "IPv4 packet to the pool, or TCP non-SYN / ICMP error, with no session or binding admitting it (RFC 6146 3.5)"},
+	DropNAT64PoolExhausted:   {"nat64_pool_exhausted", "no free pool address and port for a new binding"},
+	DropNAT64Fragment:        {"nat64_fragment", "non-initial fragment, fragmented ICMP or fragmented zero-checksum UDP: not translated"},
+	DropNAT64Untranslatable:  {"nat64_untranslatable", "protocol or ICMP type RFC 7915 does not translate (or a malformed quote)"},
+	DropNAT64NonGlobal:       {"nat64_non_global", "64:ff9b::/96 towards a non-global IPv4 address (RFC 6052 3.1)"},
 }
 
 // String is the metric label of the reason.

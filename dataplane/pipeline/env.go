@@ -68,6 +68,9 @@ type Env struct {
 	// nil when the box is no gateway.
 	Gateway *Gateway
 
+	// NAT64 is the stateful NAT64; nil when the box is no NAT64.
+	NAT64 *NAT64
+
 	// ICMPRate and ICMPBurst bound the ICMP errors each worker sends
 	// (RFC 1812 4.3.2.8, RFC 4443 2.4(f)): tokens per second and bucket
 	// size. Zero rate disables ICMP errors.

@@ -30,6 +30,10 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 		w.drop(f, DropBadSource)
 		return
 	}
+	if n := w.env.NAT64; n != nil && in.Role == RoleIPv4 && n.inPool(dst) {
+		w.nat64In(f, in, n)
+		return
+	}
 	env := w.env
 	nh, ok := w.lookup4(in.VRF, dst)
 	if !ok {
@@ -99,6 +103,10 @@ func (w *Worker) forward6(f *Frame, in *PortInfo) {
 	}
 	if martian6(&src) {
 		w.drop(f, DropBadSource)
+		return
+	}
+	if n := w.env.NAT64; n != nil && in.Role == RoleIPv6 && n.Prefix.Contains(&dst) {
+		w.nat64Out(f, in, n)
 		return
 	}
 	env := w.env

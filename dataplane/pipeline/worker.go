@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"xdpgw/dataplane/firewall"
+	"xdpgw/dataplane/nat64"
 	"xdpgw/dataplane/session"
 
 	"xdpgw/dataplane/neigh"
@@ -110,6 +111,12 @@ type Worker struct {
 	key  session.Key     // scratch keys and entry of the flow path
 	rkey session.Key
 	ent  session.Entry
+
+	bkey   session.Key // NAT64 binding lookups
+	bent   session.Entry
+	addrs  nat64.Addrs
+	n64cfg nat64.Config
+	emb    nat64.Embedded
 }
 
 // Process runs every frame of batch through the pipeline and sets its

@@ -1,0 +1,746 @@
+package pipeline
+
+import (
+	"sync/atomic"
+
+	"xdpgw/dataplane/nat64"
+	"xdpgw/dataplane/packet"
+	"xdpgw/dataplane/session"
+)
+
+// The stateful NAT64 of RFC 6146 (system B of background.md). An IPv6
+// client reaches IPv4 address Y as Prefix::Y (RFC 6052); the NAT64 rewrites
+// the source (X',x) to an address and port (T,t) of its own IPv4 pool and
+// the destination to Y, translating headers per RFC 7915 (package nat64).
+//
+// State lives in the shared session table, in two zones:
+//   - BIB entries (zoneBIB): (X',x) <-> (T,t) per protocol, keyed on both
+//     sides, so that every session of (X',x) reuses (T,t) (endpoint-
+//     independent mapping, RFC 6146 3.5.1) and, with endpoint-independent
+//     filtering, a packet from any IPv4 host to (T,t) finds (X',x);
+//   - sessions (zoneNAT64): (X',x,Y,y) <-> (Y,y,T,t): the fast path of
+//     every later packet and the TCP state machine of RFC 6146 3.5.2.
+// Both are lock-free entries of one table; a BIB entry lives as long as
+// the last session that used it was created or refreshed it (it is
+// refreshed whenever a session is created from it).
+
+const (
+	zoneNAT64 = 0x8000
+	zoneBIB   = 0x8001
+
+	// poolTries is how many (T,t) candidates a new mapping tries before
+	// the pool counts as exhausted for it.
+	poolTries = 16
+)
+
+// Pool4 is a range of IPv4 pool addresses with a port range.
+type Pool4 struct {
+	Base   [4]byte
+	Count  uint32 // addresses from Base
+	PortLo uint16
+	PortHi uint16
+}
+
+func (p *Pool4) contains(a [4]byte) bool {
+	d := uint32(be32(a)) - uint32(be32(p.Base))
+	return d < p.Count
+}
+
+// StaticBIB is an administrator's binding (RFC 6146 3.5.1.1).
+type StaticBIB struct {
+	Proto uint8
+	V6    [16]byte
+	Port6 uint16
+	V4    [4]byte
+	Port4 uint16
+}
+
+// NAT64 is the NAT64's part of an Env.
+type NAT64 struct {
+	Prefix                nat64.Prefix
+	Pools                 []Pool4
+	EndpointIndependent   bool // filtering (RFC 6146 3.5.1, RFC 4787)
+	Hairpin               bool // RFC 6146 3.8
+	Static                []StaticBIB
+	SYN                   *SYNLimiter
+	ZeroTrafficClass      bool
+	RejectNonGlobalWithWK bool // RFC 6052 3.1: 64:ff9b::/96 only for global IPv4
+}
+
+func (n *NAT64) inPool(a [4]byte) bool {
+	for i := range n.Pools {
+		if n.Pools[i].contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// SYNLimiter is the per-EIP TCP SYN token bucket of background.md (default
+// 50,000 SYN/s per EIP and direction). EIPs named in the configuration get
+// buckets of their own; any other IPv4 address shares one of a fixed array
+// of buckets by hash. Buckets are updated with compare-and-swap: no lock.
+type SYNLimiter struct {
+	exact   *u64map     // EIP -> bucket index
+	buckets []synBucket // exact buckets first, then the hashed ones
+	hashed  uint32      // number of hashed buckets (a power of two)
+	rates   []uint32    // SYN/s by bucket
+	drops   []atomic.Uint64
+}
+
+type synBucket struct {
+	// state: millitokens<<32 | last refill time in ms (wrapping).
+	state [2]atomic.Uint64 // by direction: 0 v6->v4, 1 v4->v6
+	_     [48]byte
+}
+
+// NewSYNLimiter makes a limiter: perEIP overrides the default rate
+// (SYN/s; 0 turns the limit off for that EIP); hashed buckets serve all
+// other addresses at def.
+func NewSYNLimiter(def uint32, perEIP map[[4]byte]uint32, hashed int) *SYNLimiter {
+	h := 1
+	for h < hashed {
+		h <<= 1
+	}
+	l := &SYNLimiter{exact: newU64Map(len(perEIP)), hashed: uint32(h)}
+	for a, r := range perEIP {
+		l.exact.put(be32(a), uint32(len(l.rates)))
+		l.rates = append(l.rates, r)
+	}
+	for i := 0; i < h; i++ {
+		l.rates = append(l.rates, def)
+	}
+	l.buckets = make([]synBucket, len(l.rates))
+	l.drops = make([]atomic.Uint64, len(l.rates))
+	return l
+}
+
+func (l *SYNLimiter) bucket(eip [4]byte) uint32 {
+	if i, ok := l.exact.get(be32(eip)); ok {
+		return i
+	}
+	n := uint32(len(l.rates)) - l.hashed
+	return n + uint32(mix64(be32(eip)))&(l.hashed-1)
+}
+
+// Allow takes one SYN token for eip in direction dir (0 v6->v4, 1 v4->v6)
+// at now (ns). The bucket holds one second's worth of tokens.
+func (l *SYNLimiter) Allow(eip [4]byte, dir int, now int64) bool {
+	b := l.bucket(eip)
+	rate := l.rates[b]
+	if rate == 0 {
+		return true
+	}
+	max := uint64(rate) * 1000
+	// The low word holds the time in ms (31 bits, wrapping) and bit 31,
+	// set once the bucket has been used: a fresh bucket starts full.
+	ms := uint32(now/1e6) & 0x7fffffff
+	st := &l.buckets[b].state[dir&1]
+	for {
+		old := st.Load()
+		tokens, last := old>>32, uint32(old)&0x7fffffff
+		if old&(1<<31) == 0 {
+			tokens, last = max, ms
+		}
+		el := uint64((ms - last) & 0x7fffffff)
+		if el > 1000 {
+			el = 1000
+		}
+		tokens += el * uint64(rate)
+		if tokens > max {
+			tokens = max
+		}
+		ok := tokens >= 1000
+		if ok {
+			tokens -= 1000
+		}
+		if st.CompareAndSwap(old, tokens<<32|uint64(ms)|1<<31) {
+			if !ok {
+				l.drops[b].Add(1)
+			}
+			return ok
+		}
+	}
+}
+
+// Drops returns the SYNs dropped for eip (summed over both directions).
+func (l *SYNLimiter) Drops(eip [4]byte) uint64 { return l.drops[l.bucket(eip)].Load() }
+
+// isSYN is a TCP SYN without ACK: what opens a connection.
+func isSYN(p *packet.Parsed) bool {
+	return p.Proto == packet.ProtoTCP && p.L4Off != 0 && p.TCPFlags&(packet.TCPFlagSYN|packet.TCPFlagACK) == packet.TCPFlagSYN
+}
+
+// nat64Out translates an IPv6 packet from the IPv6 side to the NAT64
+// prefix into IPv4 (RFC 6146 3.5, RFC 7915 section 5).
+func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
+	p := &w.p
+	data := f.Data()
+	ip := packet.IPv6(data[p.L3Off:])
+	eip, ok := n.Prefix.Extract(&p.Dst)
+	if !ok {
+		w.drop(f, DropNoRoute)
+		return
+	}
+	// Our own pool is reachable through any prefix (hairpinning).
+	if n.RejectNonGlobalWithWK && n.Prefix.IsWellKnown() && !nat64.IsGlobalV4(eip) && !n.inPool(eip) {
+		w.drop(f, DropNAT64NonGlobal)
+		return
+	}
+	if ip.HopLimit() <= 1 {
+		w.icmp6Error(f, in, packet.ICMPv6TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)
+		return
+	}
+	if isSYN(p) && n.SYN != nil && !n.SYN.Allow(eip, 0, w.now) {
+		w.drop(f, DropSYNLimit)
+		return
+	}
+	if p.Proto == packet.ProtoICMPv6 && p.L4Off != 0 && packet.ICMPv6IsError(p.ICMPType) {
+		w.nat64OutError(f, in, n, eip)
+		return
+	}
+	if p.L4Off == 0 {
+		// A non-initial fragment carries no ports: it cannot be
+		// mapped without the first fragment's state (not kept yet).
+		w.drop(f, DropNAT64Fragment)
+		return
+	}
+	switch p.Proto {
+	case packet.ProtoTCP, packet.ProtoUDP:
+	case packet.ProtoICMPv6:
+		if p.ICMPType != packet.ICMPv6EchoRequest && p.ICMPType != packet.ICMPv6EchoReply {
+			w.drop(f, DropNAT64Untranslatable)
+			return
+		}
+	default:
+		w.drop(f, DropNAT64Untranslatable)
+		return
+	}
+	// Route the IPv4 destination first: its port's MTU bounds the
+	// translation. A hairpinned packet (to our own pool) is not routed.
+	hairpin := n.Hairpin && n.inPool(eip)
+	var outPort uint16
+	var mac [6]byte
+	mtu4 := 1500
+	if !hairpin {
+		nh, ok := w.lookup4(in.VRF, eip)
+		if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
+			w.drop(f, DropNoRoute)
+			return
+		}
+		next := eip
+		if nh.Via.IsValid() {
+			next = as4(nh.Via)
+		}
+		if mac, ok = w.neigh.Lookup4(nh.Port, next); !ok {
+			w.drop(f, DropNoNeighbor)
+			return
+		}
+		outPort, mtu4 = nh.Port, int(w.env.Ports[nh.Port].MTU)
+	}
+
+	// The session: the packet's own tuple on the IPv6 side.
+	k := &w.key
+	*k = session.Key{Family: session.FamilyNAT64, Zone: zoneNAT64, Proto: p.Proto, Src: p.Src}
+	copy(k.Dst[:4], eip[:])
+	if p.Proto == packet.ProtoICMPv6 {
+		k.SrcPort = p.SrcPort
+	} else {
+		k.SrcPort, k.DstPort = p.SrcPort, p.DstPort
+	}
+	var t [4]byte
+	var tport uint16
+	e := &w.ent
+	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
+		copy(t[:], e.Other.Dst[:4])
+		tport = e.Other.DstPort
+		if p.Proto == packet.ProtoTCP {
+			w.sw.UpdateTCP(e.Handle, e.Dir, p.TCPFlags, w.now)
+		} else {
+			w.sw.Touch(e.Handle, w.now)
+		}
+		w.stats.Events[EventNAT64Hit]++
+	} else {
+		// RFC 6146 3.5.2.2: in CLOSED state only a SYN opens; 3.5.3:
+		// only an echo request opens an ICMP query session.
+		if p.Proto == packet.ProtoTCP && !isSYN(p) {
+			w.drop(f, DropNAT64NoSession)
+			return
+		}
+		if p.Proto == packet.ProtoICMPv6 && p.ICMPType != packet.ICMPv6EchoRequest {
+			w.drop(f, DropNAT64NoSession)
+			return
+		}
+		if t, tport, ok = w.nat64Map(n, p, eip); !ok {
+			w.drop(f, DropNAT64PoolExhausted)
+			return
+		}
+	}
+
+	a := &w.addrs
+	*a = nat64.Addrs{Src4: t, Dst4: eip, SrcPort: tport, DstPort: p.DstPort}
+	if p.Proto == packet.ProtoICMPv6 {
+		a.DstPort = tport
+	}
+	w.ipID++
+	a.ID = w.ipID
+	w.n64cfg = nat64.Config{MTU4: mtu4, ZeroTrafficClass: n.ZeroTrafficClass}
+	ip.SetHopLimit(ip.HopLimit() - 1)
+	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
+	if r := nat64.V6ToV4(&nf, p, a, &w.n64cfg); !r.Translated() {
+		ip.SetHopLimit(ip.HopLimit() + 1)
+		if r == nat64.ResultPacketTooBig {
+			w.icmp6Error(f, in, packet.ICMPv6PacketTooBig, 0, uint32(max(mtu4+20, 1280)), DropMTUExceeded, EventICMPFragNeeded)
+			return
+		}
+		w.drop(f, nat64Drop(r))
+		return
+	}
+	f.Off, f.Len = nf.Off, nf.Len
+	w.stats.Events[EventNAT64Out]++
+	if hairpin {
+		// RFC 6146 3.8: a packet to one of our own pool addresses goes
+		// back in as if it had arrived on the IPv4 side.
+		w.p.Decode(f.Data())
+		if w.p.Status != packet.DecodeOK {
+			w.drop(f, dropForStatus(w.p.Status))
+			return
+		}
+		w.stats.Events[EventNAT64Hairpin]++
+		w.nat64In(f, in, n)
+		return
+	}
+	eth := packet.Ethernet(f.Data())
+	eth.SetDst(packet.MAC(mac))
+	eth.SetSrc(packet.MAC(w.env.Ports[outPort].MAC))
+	pad(f)
+	w.tx(f, outPort)
+}
+
+// nat64Map finds or makes the BIB entry of (X',x) and creates the session
+// for the packet. It returns the pool address and port.
+func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uint16, bool) {
+	var t [4]byte
+	if w.sw == nil {
+		return t, 0, false
+	}
+	proto := p.Proto
+	if proto == packet.ProtoICMPv6 {
+		proto = packet.ProtoICMP
+	}
+	sport := p.SrcPort
+	// Static bindings first (a handful; scanned in the slow path only).
+	for i := range n.Static {
+		s := &n.Static[i]
+		if s.Proto == proto && s.V6 == p.Src && s.Port6 == sport {
+			if w.nat64Session(p, eip, s.V4, s.Port4) {
+				return s.V4, s.Port4, true
+			}
+			return t, 0, false
+		}
+	}
+	// An existing binding keeps (X',x) on the same (T,t).
+	bk := &w.bkey
+	*bk = session.Key{Family: session.FamilyNAT64, Zone: zoneBIB, Proto: proto, Src: p.Src, SrcPort: sport}
+	be := &w.bent
+	if w.sw.Lookup(bk, be) && !w.sw.Table().Expired(be, w.now) {
+		copy(t[:], be.Other.Src[:4])
+		tp := be.Other.SrcPort
+		w.sw.Touch(be.Handle, w.now)
+		if w.nat64Session(p, eip, t, tp) {
+			return t, tp, true
+		}
+		return t, 0, false
+	}
+	// A new binding: candidates from a hash of (X',x), so a client keeps
+	// its mapping across BIB expiry when the pool is not busy.
+	var seed uint64
+	for i := 0; i < 16; i += 8 {
+		seed ^= mix64(uint64(p.Src[i])<<56 | uint64(p.Src[i+1])<<48 | uint64(p.Src[i+2])<<40 | uint64(p.Src[i+3])<<32 |
+			uint64(p.Src[i+4])<<24 | uint64(p.Src[i+5])<<16 | uint64(p.Src[i+6])<<8 | uint64(p.Src[i+7]))
+	}
+	seed = mix64(seed ^ uint64(sport)<<8 ^ uint64(proto))
+	cls := session.ClassUDP
+	switch proto {
+	case packet.ProtoTCP:
+		cls = session.ClassTCPEstablished
+	case packet.ProtoICMP:
+		cls = session.ClassICMP
+	}
+	rk := &w.rkey
+	for try := uint64(0); try < poolTries; try++ {
+		h := mix64(seed + try*0x9e3779b97f4a7c15)
+		pool := &n.Pools[h%uint64(len(n.Pools))]
+		h >>= 8
+		addr := uint32(be32(pool.Base)) + uint32(h%uint64(pool.Count))
+		h >>= 20
+		span := uint64(pool.PortHi-pool.PortLo) + 1
+		port := pool.PortLo + uint16(h%span)
+		t = [4]byte{byte(addr >> 24), byte(addr >> 16), byte(addr >> 8), byte(addr)}
+		*rk = session.Key{Family: session.FamilyIPv4, Zone: zoneBIB, Proto: proto, SrcPort: port}
+		copy(rk.Src[:4], t[:])
+		_, r := w.sw.Insert(bk, rk, cls, session.StateClosed, session.Value{}, w.now)
+		switch r {
+		case session.Inserted:
+			w.stats.Events[EventNAT64BIBCreated]++
+			if w.nat64Session(p, eip, t, port) {
+				return t, port, true
+			}
+			return t, 0, false
+		case session.Exists:
+			// Another worker bound (X',x) meanwhile: use its binding.
+			if w.sw.Lookup(bk, be) {
+				copy(t[:], be.Other.Src[:4])
+				tp := be.Other.SrcPort
+				if w.nat64Session(p, eip, t, tp) {
+					return t, tp, true
+				}
+			}
+			return t, 0, false
+		case session.Conflict:
+			continue // (T,t) is bound to someone else
+		default:
+			return t, 0, false
+		}
+	}
+	return t, 0, false
+}
+
+// nat64Session creates the session of the packet in the IPv6 -> IPv4
+// direction once its (T,t) is known. w.key holds the forward key.
+func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16) bool {
+	rk := &w.rkey
+	*rk = session.Key{Family: session.FamilyIPv4, Zone: zoneNAT64, Proto: p.Proto}
+	if p.Proto == packet.ProtoICMPv6 {
+		rk.Proto = packet.ProtoICMP
+	}
+	copy(rk.Src[:4], eip[:])
+	copy(rk.Dst[:4], t[:])
+	cls, st := session.ClassICMP, session.StateClosed
+	switch p.Proto {
+	case packet.ProtoTCP:
+		rk.SrcPort, rk.DstPort = p.DstPort, tport
+		st, cls = session.NextTCPState(session.StateClosed, session.DirForward, p.TCPFlags)
+		if cls == session.ClassKeep {
+			cls = session.ClassTCPTransitory
+		}
+	case packet.ProtoUDP:
+		rk.SrcPort, rk.DstPort = p.DstPort, tport
+		cls = session.ClassUDP
+	default: // ICMP echo: the identifier on the IPv4 side is t
+		rk.DstPort = tport
+	}
+	_, r := w.sw.Insert(&w.key, rk, cls, st, session.Value{}, w.now)
+	switch r {
+	case session.Inserted:
+		w.stats.Events[EventNAT64SessionCreated]++
+		return true
+	case session.Exists:
+		return true
+	}
+	return false
+}
+
+// nat64In translates an IPv4 packet to one of the pool's addresses into
+// IPv6 towards the client that holds the mapping (RFC 6146 3.5, RFC 7915
+// section 4).
+func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
+	p := &w.p
+	data := f.Data()
+	ip := packet.IPv4(data[p.L3Off:])
+	if !ip.IsChecksumValid() {
+		w.drop(f, DropBadIPChecksum)
+		return
+	}
+	eip, t := p.Src4(), p.Dst4()
+	if ip.TTL() <= 1 {
+		w.icmp4Error(f, in, packet.ICMPv4TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)
+		return
+	}
+	if isSYN(p) && n.SYN != nil && !n.SYN.Allow(eip, 1, w.now) {
+		w.drop(f, DropSYNLimit)
+		return
+	}
+	if p.Proto == packet.ProtoICMP && p.L4Off != 0 && packet.ICMPv4IsError(p.ICMPType) {
+		w.nat64InError(f, in, n)
+		return
+	}
+	if p.L4Off == 0 {
+		w.drop(f, DropNAT64Fragment)
+		return
+	}
+	k := &w.key
+	*k = session.Key{Family: session.FamilyIPv4, Zone: zoneNAT64, Proto: p.Proto}
+	copy(k.Src[:4], eip[:])
+	copy(k.Dst[:4], t[:])
+	switch p.Proto {
+	case packet.ProtoTCP, packet.ProtoUDP:
+		k.SrcPort, k.DstPort = p.SrcPort, p.DstPort
+	case packet.ProtoICMP:
+		if p.ICMPType != packet.ICMPv4EchoReply && p.ICMPType != packet.ICMPv4Echo {
+			w.drop(f, DropNAT64Untranslatable)
+			return
+		}
+		k.DstPort = p.SrcPort // the identifier
+	default:
+		w.drop(f, DropNAT64Untranslatable)
+		return
+	}
+	var x6 [16]byte
+	var xport uint16
+	e := &w.ent
+	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
+		x6, xport = e.Other.Src, e.Other.SrcPort
+		if p.Proto == packet.ProtoTCP {
+			w.sw.UpdateTCP(e.Handle, e.Dir, p.TCPFlags, w.now)
+		} else {
+			w.sw.Touch(e.Handle, w.now)
+		}
+		w.stats.Events[EventNAT64Hit]++
+	} else if !w.nat64Inbound(n, p, eip, t, &x6, &xport) {
+		w.drop(f, DropNAT64NoSession)
+		return
+	}
+	nh, ok := w.lookup6(in.VRF, x6)
+	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
+		w.drop(f, DropNoRoute)
+		return
+	}
+	out := &w.env.Ports[nh.Port]
+	next := x6
+	if nh.Via.IsValid() {
+		next = as16(nh.Via)
+	}
+	mac, ok := w.neigh.Lookup6(nh.Port, next)
+	if !ok {
+		w.drop(f, DropNoNeighbor)
+		return
+	}
+	a := &w.addrs
+	*a = nat64.Addrs{Src6: n.Prefix.Embed(eip), Dst6: x6, SrcPort: p.SrcPort, DstPort: xport}
+	if p.Proto == packet.ProtoICMP {
+		a.SrcPort = xport
+	}
+	w.n64cfg = nat64.Config{MTU6: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
+	decTTL4(ip)
+	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
+	if _, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil); !r.Translated() {
+		ip.SetTTL(ip.TTL() + 1)
+		ip.SetChecksum(ip.CalculateChecksum())
+		if r == nat64.ResultFragNeeded {
+			mtu := uint16(max(int(out.MTU), 1280) - 20)
+			w.icmp4Error(f, in, packet.ICMPv4DestUnreachable, packet.ICMPv4FragNeeded, mtu, DropMTUExceeded, EventICMPFragNeeded)
+			return
+		}
+		w.drop(f, nat64Drop(r))
+		return
+	}
+	f.Off, f.Len = nf.Off, nf.Len
+	eth := packet.Ethernet(f.Data())
+	eth.SetDst(packet.MAC(mac))
+	eth.SetSrc(packet.MAC(out.MAC))
+	pad(f)
+	w.stats.Events[EventNAT64In]++
+	w.tx(f, nh.Port)
+}
+
+// nat64Inbound decides a packet from the IPv4 side with no session: with
+// endpoint-independent filtering a binding of (T,t) admits it and a
+// session is created (RFC 6146 3.5.1.2 for UDP, 3.5.2.2 V4 SYN for TCP);
+// otherwise it is dropped.
+func (w *Worker) nat64Inbound(n *NAT64, p *packet.Parsed, eip, t [4]byte, x6 *[16]byte, xport *uint16) bool {
+	if w.sw == nil || !n.EndpointIndependent || p.Proto == packet.ProtoICMP {
+		return false
+	}
+	if p.Proto == packet.ProtoTCP && !isSYN(p) {
+		return false
+	}
+	found := false
+	for i := range n.Static {
+		s := &n.Static[i]
+		if s.Proto == p.Proto && s.V4 == t && s.Port4 == p.DstPort {
+			*x6, *xport, found = s.V6, s.Port6, true
+			break
+		}
+	}
+	if !found {
+		bk := &w.bkey
+		*bk = session.Key{Family: session.FamilyIPv4, Zone: zoneBIB, Proto: p.Proto, SrcPort: p.DstPort}
+		copy(bk.Src[:4], t[:])
+		if !w.sw.Lookup(bk, &w.bent) || w.sw.Table().Expired(&w.bent, w.now) {
+			return false
+		}
+		*x6, *xport = w.bent.Other.Src, w.bent.Other.SrcPort
+	}
+	// The session, forward key on the IPv6 side as always.
+	fk := &w.rkey
+	*fk = session.Key{Family: session.FamilyNAT64, Zone: zoneNAT64, Proto: p.Proto, Src: *x6, SrcPort: *xport, DstPort: p.SrcPort}
+	copy(fk.Dst[:4], eip[:])
+	cls, st := session.ClassUDP, session.StateClosed
+	if p.Proto == packet.ProtoTCP {
+		st, cls = session.NextTCPState(session.StateClosed, session.DirReverse, p.TCPFlags)
+		if cls == session.ClassKeep {
+			cls = session.ClassTCPTransitory
+		}
+	}
+	_, r := w.sw.Insert(fk, &w.key, cls, st, session.Value{}, w.now)
+	if r == session.Inserted {
+		w.stats.Events[EventNAT64SessionCreated]++
+	}
+	return r == session.Inserted || r == session.Exists
+}
+
+// nat64OutError translates an ICMPv6 error from the IPv6 side about a
+// packet the NAT64 sent it (the quoted packet is IPv6 from Prefix::Y to
+// X'): the session of the quoted packet gives the IPv4 addresses.
+func (w *Worker) nat64OutError(f *Frame, in *PortInfo, n *NAT64, eip [4]byte) {
+	p := &w.p
+	em := &w.emb
+	if r := nat64.ParseEmbedded(f.Data(), p, em); r != nat64.ResultOK || !em.HasPorts {
+		w.drop(f, DropNAT64NoSession)
+		return
+	}
+	// The quoted packet went Y,y -> X',x: its session's forward key is
+	// (X',x) -> (Y,y).
+	y4, ok := n.Prefix.Extract(&em.Src)
+	if !ok {
+		w.drop(f, DropNAT64NoSession)
+		return
+	}
+	k := &w.key
+	*k = session.Key{Family: session.FamilyNAT64, Zone: zoneNAT64, Proto: em.Proto, Src: em.Dst}
+	copy(k.Dst[:4], y4[:])
+	if em.Proto == packet.ProtoICMPv6 {
+		k.Proto = packet.ProtoICMPv6
+		k.SrcPort = em.DstPort
+	} else {
+		k.SrcPort, k.DstPort = em.DstPort, em.SrcPort
+	}
+	e := &w.ent
+	if w.sw == nil || !w.sw.Lookup(k, e) {
+		w.drop(f, DropNAT64NoSession)
+		return
+	}
+	var t [4]byte
+	copy(t[:], e.Other.Dst[:4])
+	tport := e.Other.DstPort
+	nh, ok := w.lookup4(in.VRF, eip)
+	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
+		w.drop(f, DropNoRoute)
+		return
+	}
+	out := &w.env.Ports[nh.Port]
+	next := eip
+	if nh.Via.IsValid() {
+		next = as4(nh.Via)
+	}
+	mac, ok := w.neigh.Lookup4(nh.Port, next)
+	if !ok {
+		w.drop(f, DropNoNeighbor)
+		return
+	}
+	a := &w.addrs
+	*a = nat64.Addrs{Src4: t, Dst4: eip, InnerSrc4: y4, InnerDst4: t, InnerSrcPort: em.SrcPort, InnerDstPort: tport}
+	if em.Proto == packet.ProtoICMPv6 {
+		a.InnerSrcPort, a.InnerDstPort = tport, tport
+	}
+	w.ipID++
+	a.ID = w.ipID
+	w.n64cfg = nat64.Config{MTU4: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
+	ip := packet.IPv6(f.Data()[p.L3Off:])
+	ip.SetHopLimit(ip.HopLimit() - 1)
+	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
+	if r := nat64.V6ToV4(&nf, p, a, &w.n64cfg); !r.Translated() {
+		w.drop(f, nat64Drop(r))
+		return
+	}
+	f.Off, f.Len = nf.Off, nf.Len
+	eth := packet.Ethernet(f.Data())
+	eth.SetDst(packet.MAC(mac))
+	eth.SetSrc(packet.MAC(out.MAC))
+	pad(f)
+	w.stats.Events[EventNAT64Out]++
+	w.tx(f, nh.Port)
+}
+
+// nat64InError translates an ICMPv4 error about a packet the NAT64 sent
+// to the IPv4 side (quoted: T,t -> Y,y) back to the client of the session
+// (RFC 6146 3.5.3, RFC 7915 4.2-4.3).
+func (w *Worker) nat64InError(f *Frame, in *PortInfo, n *NAT64) {
+	p := &w.p
+	em := &w.emb
+	if r := nat64.ParseEmbedded(f.Data(), p, em); r != nat64.ResultOK || !em.HasPorts {
+		w.drop(f, DropNAT64NoSession)
+		return
+	}
+	// The session's reverse key is the reply tuple (Y,y) -> (T,t).
+	k := &w.key
+	*k = session.Key{Family: session.FamilyIPv4, Zone: zoneNAT64, Proto: em.Proto}
+	copy(k.Src[:4], em.Dst[:4])
+	copy(k.Dst[:4], em.Src[:4])
+	if em.Proto == packet.ProtoICMP {
+		k.DstPort = em.SrcPort
+	} else {
+		k.SrcPort, k.DstPort = em.DstPort, em.SrcPort
+	}
+	e := &w.ent
+	if w.sw == nil || !w.sw.Lookup(k, e) {
+		w.drop(f, DropNAT64NoSession)
+		return
+	}
+	x6, xport := e.Other.Src, e.Other.SrcPort
+	var y4 [4]byte
+	copy(y4[:], em.Dst[:4])
+	nh, ok := w.lookup6(in.VRF, x6)
+	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
+		w.drop(f, DropNoRoute)
+		return
+	}
+	out := &w.env.Ports[nh.Port]
+	next := x6
+	if nh.Via.IsValid() {
+		next = as16(nh.Via)
+	}
+	mac, ok := w.neigh.Lookup6(nh.Port, next)
+	if !ok {
+		w.drop(f, DropNoNeighbor)
+		return
+	}
+	a := &w.addrs
+	*a = nat64.Addrs{Src6: n.Prefix.Embed(p.Src4()), Dst6: x6, InnerSrc6: x6, InnerDst6: n.Prefix.Embed(y4), InnerSrcPort: xport, InnerDstPort: em.DstPort}
+	if em.Proto == packet.ProtoICMP {
+		a.InnerSrcPort, a.InnerDstPort = xport, xport
+	}
+	w.n64cfg = nat64.Config{MTU6: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
+	ip := packet.IPv4(f.Data()[p.L3Off:])
+	decTTL4(ip)
+	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
+	if _, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil); !r.Translated() {
+		w.drop(f, nat64Drop(r))
+		return
+	}
+	f.Off, f.Len = nf.Off, nf.Len
+	eth := packet.Ethernet(f.Data())
+	eth.SetDst(packet.MAC(mac))
+	eth.SetSrc(packet.MAC(out.MAC))
+	pad(f)
+	w.stats.Events[EventNAT64In]++
+	w.tx(f, nh.Port)
+}
+
+// nat64Drop maps a translator refusal to a drop reason.
+func nat64Drop(r nat64.Result) DropReason {
+	switch r {
+	case nat64.ResultMalformed, nat64.ResultTruncated:
+		return DropTruncatedL4
+	case nat64.ResultBadChecksum:
+		return DropBadIPChecksum
+	case nat64.ResultNeedSpare:
+		return DropFragmentationNeeded
+	case nat64.ResultNoHeadroom:
+		return DropNoHeadroom
+	case nat64.ResultFragmentedICMP, nat64.ResultFragmentedZeroCsumUDP:
+		return DropNAT64Fragment
+	}
+	return DropNAT64Untranslatable
+}
