@@ -20,7 +20,7 @@ func NewSessions(cfg *config.Config, capacity int) (*session.Table, error) {
 		n = capacity
 	}
 	timeouts := session.DefaultTimeouts()
-	if cfg.NAT64 != nil {
+	if n := cfg; n.NAT64 != nil {
 		udp, est, trans, icmp := cfg.NAT64.Timeouts.Durations()
 		set := func(c session.Class, d time.Duration) {
 			if d > 0 {
@@ -31,6 +31,14 @@ func NewSessions(cfg *config.Config, capacity int) (*session.Table, error) {
 		set(session.ClassTCPEstablished, est)
 		set(session.ClassTCPTransitory, trans)
 		set(session.ClassICMP, icmp)
+		// Class 4: NAT64 fragment entries (pipeline.ClassFragment).
+		frag := n.NAT64.Fragments.TimeoutDuration()
+		if frag <= 0 {
+			frag = 2 * time.Second
+		}
+		timeouts = append(timeouts, frag)
+	} else {
+		timeouts = append(timeouts, 2*time.Second)
 	}
 	policy := session.PolicyOldest
 	if cfg.Sessions.DropNew() {

@@ -27,6 +27,13 @@ import (
 const (
 	zoneNAT64 = 0x8000
 	zoneBIB   = 0x8001
+	zoneFrag6 = 0x8002 // fragments of datagrams that came from the IPv6 side
+	zoneFrag4 = 0x8003 // ... and from the IPv4 side
+
+	// ClassFragment is the session-table timeout class of fragment
+	// entries: the table must be made with a fifth timeout (the
+	// configured nat64.fragments.timeout; compile.NewSessions does).
+	ClassFragment session.Class = 4
 
 	// poolTries is how many (T,t) candidates a new mapping tries before
 	// the pool counts as exhausted for it.
@@ -200,9 +207,9 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 		return
 	}
 	if p.L4Off == 0 {
-		// A non-initial fragment carries no ports: it cannot be
-		// mapped without the first fragment's state (not kept yet).
-		w.drop(f, DropNAT64Fragment)
+		// A non-initial fragment carries no ports: the first fragment
+		// left the mapping of its datagram in a fragment entry.
+		w.nat64OutFragment(f, in, n, eip)
 		return
 	}
 	switch p.Proto {
@@ -286,6 +293,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 	a.ID = w.ipID
 	w.n64cfg = nat64.Config{MTU4: mtu4, ZeroTrafficClass: n.ZeroTrafficClass}
 	ip.SetHopLimit(ip.HopLimit() - 1)
+	firstFrag, x6, fragID, proto := p.Frag, p.Src, p.FragID, p.Proto
 	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
 	if r := nat64.V6ToV4(&nf, p, a, &w.n64cfg); !r.Translated() {
 		ip.SetHopLimit(ip.HopLimit() + 1)
@@ -298,6 +306,9 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 	}
 	f.Off, f.Len = nf.Off, nf.Len
 	w.stats.Events[EventNAT64Out]++
+	if firstFrag {
+		w.nat64RecordFragment(zoneFrag6, proto, x6, eip, t, fragID)
+	}
 	if hairpin {
 		// RFC 6146 3.8: a packet to one of our own pool addresses goes
 		// back in as if it had arrived on the IPv4 side.
@@ -466,7 +477,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 		return
 	}
 	if p.L4Off == 0 {
-		w.drop(f, DropNAT64Fragment)
+		w.nat64InFragment(f, in, n)
 		return
 	}
 	k := &w.key
@@ -523,6 +534,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 	}
 	w.n64cfg = nat64.Config{MTU6: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
 	decTTL4(ip)
+	firstFrag, fragID, proto := p.Frag, p.FragID, p.Proto
 	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
 	if _, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil); !r.Translated() {
 		ip.SetTTL(ip.TTL() + 1)
@@ -536,6 +548,9 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 		return
 	}
 	f.Off, f.Len = nf.Off, nf.Len
+	if firstFrag {
+		w.nat64RecordFragment(zoneFrag4, proto, x6, eip, t, fragID)
+	}
 	eth := packet.Ethernet(f.Data())
 	eth.SetDst(packet.MAC(mac))
 	eth.SetSrc(packet.MAC(out.MAC))
@@ -743,4 +758,132 @@ func nat64Drop(r nat64.Result) DropReason {
 		return DropNAT64Fragment
 	}
 	return DropNAT64Untranslatable
+}
+
+// Fragments (RFC 6146 3.4, RFC 7915 4.1/5.1.1). The first fragment of a
+// datagram carries the ports, so it is translated like any packet; it also
+// leaves a short-lived fragment entry in the session table mapping the
+// datagram (client, EIP, fragment ID) <-> (EIP, pool address, ID), by which
+// the later fragments, which have no ports, find their addresses. Fragments
+// that arrive before their first fragment are dropped (counted
+// nat64_fragment): the NAT64 does not reassemble or buffer, so memory and
+// time stay bounded by the session table and the fragment timeout.
+
+func fragKeys(fk, rk *session.Key, zone uint16, proto uint8, x6 [16]byte, eip, t [4]byte, id uint32) {
+	id4 := uint16(id) // RFC 7915 5.1.1: the low 16 bits of the IPv6 ID
+	*fk = session.Key{Family: session.FamilyNAT64, Zone: zone, Proto: proto, Src: x6, SrcPort: uint16(id >> 16), DstPort: uint16(id)}
+	copy(fk.Dst[:4], eip[:])
+	if zone == zoneFrag4 {
+		fk.SrcPort, fk.DstPort = 0, id4
+	}
+	*rk = session.Key{Family: session.FamilyIPv4, Zone: zone, Proto: proto, DstPort: id4}
+	if zone == zoneFrag6 {
+		rk.SrcPort = uint16(id >> 16)
+	}
+	copy(rk.Src[:4], eip[:])
+	copy(rk.Dst[:4], t[:])
+}
+
+func (w *Worker) nat64RecordFragment(zone uint16, proto uint8, x6 [16]byte, eip, t [4]byte, id uint32) {
+	if w.sw == nil {
+		return
+	}
+	if proto == packet.ProtoICMPv6 {
+		proto = packet.ProtoICMP
+	}
+	fragKeys(&w.bkey, &w.rkey, zone, proto, x6, eip, t, id)
+	if _, r := w.sw.Insert(&w.bkey, &w.rkey, ClassFragment, session.StateClosed, session.Value{}, w.now); r == session.Inserted {
+		w.stats.Events[EventNAT64FragmentTracked]++
+	}
+}
+
+// nat64OutFragment translates a non-initial IPv6 fragment.
+func (w *Worker) nat64OutFragment(f *Frame, in *PortInfo, n *NAT64, eip [4]byte) {
+	p := &w.p
+	proto := p.Proto
+	if proto == packet.ProtoICMPv6 {
+		proto = packet.ProtoICMP
+	}
+	fragKeys(&w.bkey, &w.rkey, zoneFrag6, proto, p.Src, eip, [4]byte{}, p.FragID)
+	e := &w.bent
+	if w.sw == nil || !w.sw.Lookup(&w.bkey, e) || w.sw.Table().Expired(e, w.now) {
+		w.drop(f, DropNAT64Fragment)
+		return
+	}
+	var t [4]byte
+	copy(t[:], e.Other.Dst[:4])
+	nh, ok := w.lookup4(in.VRF, eip)
+	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
+		w.drop(f, DropNoRoute)
+		return
+	}
+	next := eip
+	if nh.Via.IsValid() {
+		next = as4(nh.Via)
+	}
+	mac, ok := w.neigh.Lookup4(nh.Port, next)
+	if !ok {
+		w.drop(f, DropNoNeighbor)
+		return
+	}
+	out := &w.env.Ports[nh.Port]
+	w.addrs = nat64.Addrs{Src4: t, Dst4: eip}
+	w.n64cfg = nat64.Config{MTU4: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
+	ip := packet.IPv6(f.Data()[p.L3Off:])
+	ip.SetHopLimit(ip.HopLimit() - 1)
+	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
+	if r := nat64.V6ToV4(&nf, p, &w.addrs, &w.n64cfg); !r.Translated() {
+		w.drop(f, nat64Drop(r))
+		return
+	}
+	f.Off, f.Len = nf.Off, nf.Len
+	eth := packet.Ethernet(f.Data())
+	eth.SetDst(packet.MAC(mac))
+	eth.SetSrc(packet.MAC(out.MAC))
+	pad(f)
+	w.stats.Events[EventNAT64Out]++
+	w.tx(f, nh.Port)
+}
+
+// nat64InFragment translates a non-initial IPv4 fragment.
+func (w *Worker) nat64InFragment(f *Frame, in *PortInfo, n *NAT64) {
+	p := &w.p
+	eip, t := p.Src4(), p.Dst4()
+	fragKeys(&w.bkey, &w.rkey, zoneFrag4, p.Proto, [16]byte{}, eip, t, p.FragID)
+	e := &w.bent
+	if w.sw == nil || !w.sw.Lookup(&w.rkey, e) || w.sw.Table().Expired(e, w.now) {
+		w.drop(f, DropNAT64Fragment)
+		return
+	}
+	x6 := e.Other.Src
+	nh, ok := w.lookup6(in.VRF, x6)
+	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
+		w.drop(f, DropNoRoute)
+		return
+	}
+	next := x6
+	if nh.Via.IsValid() {
+		next = as16(nh.Via)
+	}
+	mac, ok := w.neigh.Lookup6(nh.Port, next)
+	if !ok {
+		w.drop(f, DropNoNeighbor)
+		return
+	}
+	out := &w.env.Ports[nh.Port]
+	w.addrs = nat64.Addrs{Src6: n.Prefix.Embed(eip), Dst6: x6}
+	w.n64cfg = nat64.Config{MTU6: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
+	decTTL4(packet.IPv4(f.Data()[p.L3Off:]))
+	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
+	if _, r := nat64.V4ToV6(&nf, p, &w.addrs, &w.n64cfg, nil); !r.Translated() {
+		w.drop(f, nat64Drop(r))
+		return
+	}
+	f.Off, f.Len = nf.Off, nf.Len
+	eth := packet.Ethernet(f.Data())
+	eth.SetDst(packet.MAC(mac))
+	eth.SetSrc(packet.MAC(out.MAC))
+	pad(f)
+	w.stats.Events[EventNAT64In]++
+	w.tx(f, nh.Port)
 }

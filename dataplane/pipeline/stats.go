@@ -6,63 +6,65 @@ import "sync/atomic"
 type Event uint8
 
 const (
-	EventICMPTimeExceeded    Event = iota // ICMP/ICMPv6 time exceeded sent
-	EventICMPUnreachable                  // ICMP/ICMPv6 destination unreachable sent
-	EventICMPFragNeeded                   // ICMP fragmentation needed / ICMPv6 packet too big sent
-	EventVLANStripped                     // frames forwarded without their VLAN tags
-	EventICMPRateLimited                  // ICMP error not sent: rate limit
-	EventICMPNoSource                     // ICMP error not sent: no address to send it from
-	EventICMPUnroutable                   // ICMP error not sent: no route or neighbour back to the source
-	EventDecap                            // GRE packets decapsulated for a tenant
-	EventEncap                            // packets encapsulated into a tenant's tunnel
-	EventSNAT                             // tenant packets sent to the Internet from their EIP
-	EventDNAT                             // Internet packets to an EIP sent to its private address
-	EventTunnelEchoReply                  // ICMP echo replies from the gateway's overlay address
-	EventTunnelARPReply                   // ARP replies for the gateway's overlay address
-	EventRejectRST                        // TCP RSTs sent for packets a reject rule refused
-	EventRejectICMP                       // ICMP administratively prohibited sent for a reject rule
-	EventFlowHit                          // packets forwarded from a flow entry (fast path)
-	EventFlowCreated                      // flow entries created by the slow path
-	EventFlowStale                        // flow entries dropped because the config or the route changed
-	EventFlowInsertRace                   // flow entry already created by another worker (or reply tuple taken)
-	EventFlowInsertFailed                 // flow entry not created: table full under drop-new
-	EventNAT64Out                         // IPv6 packets translated to IPv4
-	EventNAT64In                          // IPv4 packets translated to IPv6
-	EventNAT64Hit                         // NAT64 packets of an existing session
-	EventNAT64SessionCreated              // NAT64 sessions created
-	EventNAT64BIBCreated                  // NAT64 bindings (X',x) <-> (T,t) created
-	EventNAT64Hairpin                     // packets from the IPv6 side to the pool, hairpinned (RFC 6146 3.8)
+	EventICMPTimeExceeded     Event = iota // ICMP/ICMPv6 time exceeded sent
+	EventICMPUnreachable                   // ICMP/ICMPv6 destination unreachable sent
+	EventICMPFragNeeded                    // ICMP fragmentation needed / ICMPv6 packet too big sent
+	EventVLANStripped                      // frames forwarded without their VLAN tags
+	EventICMPRateLimited                   // ICMP error not sent: rate limit
+	EventICMPNoSource                      // ICMP error not sent: no address to send it from
+	EventICMPUnroutable                    // ICMP error not sent: no route or neighbour back to the source
+	EventDecap                             // GRE packets decapsulated for a tenant
+	EventEncap                             // packets encapsulated into a tenant's tunnel
+	EventSNAT                              // tenant packets sent to the Internet from their EIP
+	EventDNAT                              // Internet packets to an EIP sent to its private address
+	EventTunnelEchoReply                   // ICMP echo replies from the gateway's overlay address
+	EventTunnelARPReply                    // ARP replies for the gateway's overlay address
+	EventRejectRST                         // TCP RSTs sent for packets a reject rule refused
+	EventRejectICMP                        // ICMP administratively prohibited sent for a reject rule
+	EventFlowHit                           // packets forwarded from a flow entry (fast path)
+	EventFlowCreated                       // flow entries created by the slow path
+	EventFlowStale                         // flow entries dropped because the config or the route changed
+	EventFlowInsertRace                    // flow entry already created by another worker (or reply tuple taken)
+	EventFlowInsertFailed                  // flow entry not created: table full under drop-new
+	EventNAT64Out                          // IPv6 packets translated to IPv4
+	EventNAT64In                           // IPv4 packets translated to IPv6
+	EventNAT64Hit                          // NAT64 packets of an existing session
+	EventNAT64SessionCreated               // NAT64 sessions created
+	EventNAT64BIBCreated                   // NAT64 bindings (X',x) <-> (T,t) created
+	EventNAT64Hairpin                      // packets from the IPv6 side to the pool, hairpinned (RFC 6146 3.8)
+	EventNAT64FragmentTracked              // first fragments whose datagram mapping was kept for the later fragments
 
 	NumEvents
 )
 
 var eventNames = [NumEvents]string{
-	EventICMPTimeExceeded:    "icmp_time_exceeded_sent",
-	EventICMPUnreachable:     "icmp_unreachable_sent",
-	EventICMPFragNeeded:      "icmp_frag_needed_sent",
-	EventVLANStripped:        "vlan_stripped",
-	EventICMPRateLimited:     "icmp_error_rate_limited",
-	EventICMPNoSource:        "icmp_error_no_source",
-	EventICMPUnroutable:      "icmp_error_unroutable",
-	EventDecap:               "gre_decap",
-	EventEncap:               "gre_encap",
-	EventSNAT:                "snat",
-	EventDNAT:                "dnat",
-	EventTunnelEchoReply:     "tunnel_echo_reply",
-	EventTunnelARPReply:      "tunnel_arp_reply",
-	EventRejectRST:           "reject_rst_sent",
-	EventRejectICMP:          "reject_icmp_sent",
-	EventFlowHit:             "flow_hit",
-	EventFlowCreated:         "flow_created",
-	EventFlowStale:           "flow_stale",
-	EventFlowInsertRace:      "flow_insert_race",
-	EventFlowInsertFailed:    "flow_insert_failed",
-	EventNAT64Out:            "nat64_out",
-	EventNAT64In:             "nat64_in",
-	EventNAT64Hit:            "nat64_session_hit",
-	EventNAT64SessionCreated: "nat64_session_created",
-	EventNAT64BIBCreated:     "nat64_bib_created",
-	EventNAT64Hairpin:        "nat64_hairpin",
+	EventICMPTimeExceeded:     "icmp_time_exceeded_sent",
+	EventICMPUnreachable:      "icmp_unreachable_sent",
+	EventICMPFragNeeded:       "icmp_frag_needed_sent",
+	EventVLANStripped:         "vlan_stripped",
+	EventICMPRateLimited:      "icmp_error_rate_limited",
+	EventICMPNoSource:         "icmp_error_no_source",
+	EventICMPUnroutable:       "icmp_error_unroutable",
+	EventDecap:                "gre_decap",
+	EventEncap:                "gre_encap",
+	EventSNAT:                 "snat",
+	EventDNAT:                 "dnat",
+	EventTunnelEchoReply:      "tunnel_echo_reply",
+	EventTunnelARPReply:       "tunnel_arp_reply",
+	EventRejectRST:            "reject_rst_sent",
+	EventRejectICMP:           "reject_icmp_sent",
+	EventFlowHit:              "flow_hit",
+	EventFlowCreated:          "flow_created",
+	EventFlowStale:            "flow_stale",
+	EventFlowInsertRace:       "flow_insert_race",
+	EventFlowInsertFailed:     "flow_insert_failed",
+	EventNAT64Out:             "nat64_out",
+	EventNAT64In:              "nat64_in",
+	EventNAT64Hit:             "nat64_session_hit",
+	EventNAT64SessionCreated:  "nat64_session_created",
+	EventNAT64BIBCreated:      "nat64_bib_created",
+	EventNAT64Hairpin:         "nat64_hairpin",
+	EventNAT64FragmentTracked: "nat64_fragment_tracked",
 }
 
 func (e Event) String() string {
