@@ -30,3 +30,11 @@ for f in "$OUT"/ports/*.pcap; do
 done
 echo
 echo "Files: $OUT/in.pcapng (input), $OUT/out.pcapng (all output, one interface per port), $OUT/ports/ (one pcap per port)."
+
+echo
+if [ "$(id -u)" -eq 0 ]; then
+	echo "== the gateway prototype live: xdpgw on AF_XDP in network namespaces (testbed/gateway.sh test)"
+	XDPGW_BIN="$PWD/$BIN" GREENDPOINT_BIN="$PWD/build/greendpoint" ./testbed/gateway.sh test
+else
+	echo "== skipped the live gateway testbed: it needs root (sudo make demo)"
+fi
