@@ -59,5 +59,10 @@ fuzz: deps
 demo: build
 	@./testbed/demo.sh
 
+# Rebuilds generated files. The XDP programs are written with cilium/ebpf's
+# asm package in Go, so there are no objects to regenerate today.
+generate:
+	$(GO) generate ./...
+
 clean:
 	rm -rf build
