@@ -35,10 +35,22 @@ lint: vet fmtcheck
 	@if command -v staticcheck >/dev/null; then staticcheck $(PKGS); \
 	else echo "staticcheck not installed: skipped (go install honnef.co/go/tools/cmd/staticcheck@2025.1.1)"; fi
 
-# Benchmarks of every package; docs/performance.md records the figures with
-# this command, the machine and the date.
-bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+# Benchmarks of every package (in-process, printed as one table), then the
+# on-veth runs (testbed/bench.sh: XDP ceiling, xdpgw vs the kernel, kernel +
+# nftables and tayga, in one three-namespace topology; root only), which
+# write their table into docs/performance.md ("On-veth benchmarks").
+# BENCH_VETH=0 skips the on-veth part; RUNS, DURATION, FLOWS tune it.
+bench: build
+	@$(GO) test -run '^$$' -bench . -benchmem $(PKGS) | tee build/bench.txt | awk ' \
+	  /^pkg:/ {pkg=$$2; sub(/^xdpgw\//, "", pkg)} \
+	  /^Benchmark/ { if (!hdr) {print "| package | benchmark | ns/op | B/op | allocs/op | other |"; print "|---|---|---:|---:|---:|---|"; hdr=1} \
+	    ns=""; b=""; a=""; o=""; \
+	    for (i=3; i<NF; i+=2) { if ($$(i+1)=="ns/op") ns=$$i; else if ($$(i+1)=="B/op") b=$$i; else if ($$(i+1)=="allocs/op") a=$$i; else o=o $$i " " $$(i+1) " " } \
+	    printf "| %s | %s | %s | %s | %s | %s|\n", pkg, $$1, ns, b, a, o } \
+	  /^(FAIL|panic|---)/ {print}'
+	@if [ "$${BENCH_VETH:-1}" = 0 ]; then echo "on-veth benchmarks skipped (BENCH_VETH=0)"; \
+	elif [ "$$(id -u)" -ne 0 ]; then echo "on-veth benchmarks skipped: testbed/bench.sh needs root"; \
+	else XDPGW_BIN=$(CURDIR)/$(BIN) ./testbed/bench.sh all; fi
 
 # Fills one session table with 100M NAT64 sessions and reports VmRSS and
 # bytes per session (dataplane/session BenchmarkFill100M; needs ~8 GiB).

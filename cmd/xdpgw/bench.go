@@ -17,7 +17,7 @@ import (
 // cmdBench runs the studies that docs/ record. Each study is a
 // subcommand; `go test -bench` covers the micro-benchmarks.
 func cmdBench(args []string, stdout, stderr io.Writer) int {
-	const use = "usage: xdpgw bench maglev [flags]   (xdpgw bench maglev -h for the flags)"
+	const use = "usage: xdpgw bench maglev|ceiling [flags]   (xdpgw bench STUDY -h for the flags)"
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, use)
 		return 2
@@ -25,6 +25,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "maglev":
 		return benchMaglev(args[1:], stdout, stderr)
+	case "ceiling":
+		return benchCeiling(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, use)
 		return 0
