@@ -60,6 +60,10 @@ const (
 	DropNAT64Fragment
 	DropNAT64Untranslatable
 	DropNAT64NonGlobal
+	// Access tier.
+	DropAccessUnknownEIP
+	DropAccessNoNexthop
+	DropAccessNoPoolRoute
 
 	NumDropReasons
 )
@@ -117,6 +121,9 @@ var dropTable = [NumDropReasons]dropInfo{
 	DropNAT64Fragment:        {"nat64_fragment", "non-initial fragment, fragmented ICMP or fragmented zero-checksum UDP: not translated"},
 	DropNAT64Untranslatable:  {"nat64_untranslatable", "protocol or ICMP type RFC 7915 does not translate (or a malformed quote)"},
 	DropNAT64NonGlobal:       {"nat64_non_global", "64:ff9b::/96 towards a non-global IPv4 address (RFC 6052 3.1)"},
+	DropAccessUnknownEIP:     {"access_unknown_eip", "access tier: IPv6 to the /96 for an EIP not in eip_to_vip"},
+	DropAccessNoNexthop:      {"access_no_nexthop", "access tier: the VIP's Maglev entry has no next hop (no NAT64 server announces it)"},
+	DropAccessNoPoolRoute:    {"access_no_pool_route", "access tier: IPv4 reply from an EIP to no known NAT64 pool"},
 }
 
 // String is the metric label of the reason.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"xdpgw/dataplane/access"
 	"xdpgw/dataplane/fib"
 	"xdpgw/dataplane/neigh"
 )
@@ -70,6 +71,12 @@ type Env struct {
 
 	// NAT64 is the stateful NAT64; nil when the box is no NAT64.
 	NAT64 *NAT64
+
+	// Access is the software access target whose tables (programmed over
+	// P4Runtime by the manager) the access tier's stage reads on
+	// RoleAccess ports; nil when the box is no access switch. The target
+	// outlives Env changes.
+	Access *access.Target
 
 	// ICMPRate and ICMPBurst bound the ICMP errors each worker sends
 	// (RFC 1812 4.3.2.8, RFC 4443 2.4(f)): tokens per second and bucket

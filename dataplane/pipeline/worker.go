@@ -3,6 +3,7 @@ package pipeline
 import (
 	"sync"
 	"sync/atomic"
+	"xdpgw/dataplane/access"
 	"xdpgw/dataplane/firewall"
 	"xdpgw/dataplane/nat64"
 	"xdpgw/dataplane/session"
@@ -117,6 +118,9 @@ type Worker struct {
 	addrs  nat64.Addrs
 	n64cfg nat64.Config
 	emb    nat64.Embedded
+
+	acc       *access.Stage  // the access tier's stage, for RoleAccess ports
+	accTarget *access.Target // the target acc was made for
 }
 
 // Process runs every frame of batch through the pipeline and sets its
@@ -128,6 +132,18 @@ func (w *Worker) Process(batch []Frame, now int64) {
 	w.env = w.d.env.Load()
 	w.neigh = w.env.Neigh.Load()
 	w.now = now
+	if t := w.env.Access; t != nil {
+		if t != w.accTarget {
+			// A new target (rare: a reload that changed it): the
+			// stage is remade, outside the per-packet path.
+			macs := make([][6]byte, len(w.env.Ports))
+			for i := range w.env.Ports {
+				macs[i] = w.env.Ports[i].MAC
+			}
+			w.acc, w.accTarget = access.NewStage(t, macs), t
+		}
+		w.acc.Begin()
+	}
 	if w.sw != nil {
 		w.sw.Sweep(sweepPerBatch, now)
 	}
@@ -210,8 +226,23 @@ func (w *Worker) process(f *Frame) {
 		return
 	}
 
-	// Fast path: the session/flow table (gateway and NAT64 issues) goes
-	// here; a hit applies the cached rewrite and returns.
+	// The access tier (EIP -> VIP -> Maglev -> next-hop MAC) is
+	// stateless and owns the frames it recognises on its ports.
+	if in.Role == RoleAccess && w.acc != nil {
+		r := w.acc.Process(data, p, w.now)
+		switch r.Verdict {
+		case access.VerdictForward:
+			if int(r.Port) >= len(env.Ports) {
+				w.drop(f, DropUnknownPort)
+				return
+			}
+			w.tx(f, r.Port)
+			return
+		case access.VerdictDrop:
+			w.drop(f, accessDrop(r.Drop))
+			return
+		}
+	}
 
 	// Slow path.
 	if p.IPVersion == 4 {
@@ -219,4 +250,20 @@ func (w *Worker) process(f *Frame) {
 	} else {
 		w.forward6(f, in)
 	}
+}
+
+func accessDrop(r access.DropReason) DropReason {
+	switch r {
+	case access.DropUnknownEIP:
+		return DropAccessUnknownEIP
+	case access.DropSYNRate:
+		return DropSYNLimit
+	case access.DropNoNexthop:
+		return DropAccessNoNexthop
+	case access.DropNoPoolRoute:
+		return DropAccessNoPoolRoute
+	case access.DropBadPort:
+		return DropUnknownPort
+	}
+	return DropTruncatedL3
 }
