@@ -50,3 +50,33 @@ func TestGatewayTestbed(t *testing.T) {
 		t.Fatal("gateway testbed reported failures")
 	}
 }
+
+// TestNAT64Testbed runs testbed/nat64.sh test: curl, UDP, ping, iperf3,
+// hop-limit expiry and a SYN flood through xdpgw's NAT64 on AF_XDP, then
+// the differential test against tayga (which the script skips, saying
+// so, when tayga is not installed).
+func TestNAT64Testbed(t *testing.T) {
+	needRoot(t)
+	for _, c := range []string{"curl", "iperf3"} {
+		if _, err := exec.LookPath(c); err != nil {
+			t.Skipf("NAT64 testbed needs %s (testbed/deps.sh installs it): skipped", c)
+		}
+	}
+	dir := t.TempDir()
+	xdpgw, diff := filepath.Join(dir, "xdpgw"), filepath.Join(dir, "nat64diff")
+	for pkg, out := range map[string]string{"../cmd/xdpgw": xdpgw, "../tools/nat64diff": diff} {
+		if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+	}
+	cmd := exec.Command("./nat64.sh", "test")
+	cmd.Env = append(os.Environ(), "XDPGW_BIN="+xdpgw, "NAT64DIFF_BIN="+diff, "N64_RUN="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	t.Logf("testbed/nat64.sh test:\n%s", out)
+	if err != nil {
+		t.Fatalf("NAT64 testbed failed: %v", err)
+	}
+	if strings.Contains(string(out), "FAIL ") || !strings.Contains(string(out), " 0 failed") {
+		t.Fatal("NAT64 testbed reported failures")
+	}
+}
