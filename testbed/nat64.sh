@@ -338,7 +338,7 @@ run_diff() {
 	fi
 	start_tayga
 	start_xdpgw fd00:64::/96
-	if "$DIFF" diff >"$RUN/diff.out" 2>&1; then
+	if "$DIFF" diff ${NAT64DIFF_FLAGS:-} >"$RUN/diff.out" 2>&1; then
 		sed 's/^/        /' "$RUN/diff.out"
 		pass "differential test against tayga: $(tail -1 "$RUN/diff.out")"
 	else

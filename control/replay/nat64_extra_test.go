@@ -63,7 +63,6 @@ func ptbFromClient(t *testing.T, mtu uint32) []byte {
 // (nat64OutError) builds nat64.Config with MTU4 only, so MTU6 counts as
 // the 1280 default.
 func TestNAT64BugPacketTooBigMTU(t *testing.T) {
-	skipBug(t, "Packet Too Big 1400 becomes Fragmentation Needed 1260, not 1380 (nat64OutError leaves Config.MTU6 unset)")
 	g := newGW(t, nil)
 	openUDP(t, g)
 	pkt := g.expectTx(g.send(portV6, ptbFromClient(t, 1400)), portV4)
@@ -81,7 +80,6 @@ func TestNAT64BugPacketTooBigMTU(t *testing.T) {
 // the IPv4 MTU (1240 bytes from a 1280-byte Packet Too Big); tayga cuts
 // at 576.
 func TestNAT64BugTranslatedICMPv4ErrorAt576(t *testing.T) {
-	skipBug(t, "translated ICMPv4 errors are cut at the IPv4 MTU, not 576 bytes (V6ToV4 error path uses Config.MTU4)")
 	g := newGW(t, nil)
 	openUDP(t, g)
 	pkt := g.expectTx(g.send(portV6, ptbFromClient(t, 1400)), portV4)
@@ -115,7 +113,6 @@ func TestNAT64BugFragmentsDFClear(t *testing.T) {
 // 0 pointing at Segments Left SHOULD go back; xdpgw sends none
 // (nat64_untranslatable). nat64.BuildRoutingHeaderError exists for it.
 func TestNAT64BugRoutingHeaderParamProblem(t *testing.T) {
-	skipBug(t, "no Parameter Problem for a Routing header with Segments Left != 0 (RFC 7915 §5.1 SHOULD)")
 	g := newGW(t, nil)
 	frame := from6().UDP(6000, 7053).Payload([]byte("rh")).Bytes()
 	// Insert a type-0 Routing header (one address, Segments Left 1)
@@ -141,7 +138,6 @@ func TestNAT64BugRoutingHeaderParamProblem(t *testing.T) {
 // Unreachable / Source Route Failed (type 3, code 5) SHOULD go back;
 // xdpgw sends none (nat64_untranslatable).
 func TestNAT64BugSourceRouteFailed(t *testing.T) {
-	skipBug(t, "no ICMPv4 Source Route Failed for an IPv4 packet with LSRR (RFC 7915 §4.1 SHOULD)")
 	g := newGW(t, nil)
 	pool, tport := openUDP(t, g)
 	f := fromServer(pool).UDP(7053, tport).Payload([]byte("lsrr")).Bytes()

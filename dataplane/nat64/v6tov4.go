@@ -217,8 +217,10 @@ func v6ErrorToV4(f *Frame, p *packet.Parsed, a *Addrs, c *Config, l3 int, pkt pa
 	const hdr = packet.IPv4MinSize + packet.ICMPv4MinSize + packet.IPv4MinSize
 	itl := packet.IPv4MinSize + q.declared - q.e.l4
 	total := hdr + len(iseg)
-	if m := c.mtu4(); total > m {
-		total = m // cut the quote; mtu4 >= 68 > hdr
+	// RFC 1812 4.3.2.3: an ICMPv4 error holds at most 576 bytes; the
+	// IPv4 MTU bounds it too (mtu4 >= 68 > hdr).
+	if m := min(c.mtu4(), icmp4ErrMax); total > m {
+		total = m
 	}
 	var iid uint16
 	var iflags uint8

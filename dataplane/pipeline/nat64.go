@@ -24,6 +24,9 @@ import (
 // the last session that used it was created or refreshed it (it is
 // refreshed whenever a session is created from it).
 
+// icmpv4SourceRouteFailed is ICMPv4 Destination Unreachable code 5.
+const icmpv4SourceRouteFailed = 5
+
 const (
 	zoneNAT64 = 0x8000
 	zoneBIB   = 0x8001
@@ -301,6 +304,12 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 			w.icmp6Error(f, in, packet.ICMPv6PacketTooBig, 0, uint32(max(mtu4+20, 1280)), DropMTUExceeded, EventICMPFragNeeded)
 			return
 		}
+		if r == nat64.ResultRoutingHeader {
+			// RFC 7915 5.1: Parameter Problem pointing at Segments Left.
+			ptr := nat64.RoutingHeaderPointer(f.Data(), p)
+			w.icmp6Error(f, in, packet.ICMPv6ParamProblem, 0, ptr, DropNAT64Untranslatable, EventICMPParamProblem)
+			return
+		}
 		w.drop(f, nat64Drop(r))
 		return
 	}
@@ -544,6 +553,11 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 			w.icmp4Error(f, in, packet.ICMPv4DestUnreachable, packet.ICMPv4FragNeeded, mtu, DropMTUExceeded, EventICMPFragNeeded)
 			return
 		}
+		if r == nat64.ResultSourceRoute {
+			// RFC 7915 4.1: Destination Unreachable, Source Route Failed.
+			w.icmp4Error(f, in, packet.ICMPv4DestUnreachable, icmpv4SourceRouteFailed, 0, DropNAT64Untranslatable, EventICMPUnreachable)
+			return
+		}
 		w.drop(f, nat64Drop(r))
 		return
 	}
@@ -661,7 +675,9 @@ func (w *Worker) nat64OutError(f *Frame, in *PortInfo, n *NAT64, eip [4]byte) {
 	}
 	w.ipID++
 	a.ID = w.ipID
-	w.n64cfg = nat64.Config{MTU4: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
+	// Both next-hop MTUs: a Packet Too Big becomes Fragmentation Needed
+	// with min(MTU - 20, IPv4 MTU, IPv6 MTU - 20) (RFC 7915 5.2).
+	w.n64cfg = nat64.Config{MTU4: int(out.MTU), MTU6: int(in.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
 	ip := packet.IPv6(f.Data()[p.L3Off:])
 	ip.SetHopLimit(ip.HopLimit() - 1)
 	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
@@ -828,7 +844,9 @@ func (w *Worker) nat64OutFragment(f *Frame, in *PortInfo, n *NAT64, eip [4]byte)
 	}
 	out := &w.env.Ports[nh.Port]
 	w.addrs = nat64.Addrs{Src4: t, Dst4: eip}
-	w.n64cfg = nat64.Config{MTU4: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
+	// Both next-hop MTUs: a Packet Too Big becomes Fragmentation Needed
+	// with min(MTU - 20, IPv4 MTU, IPv6 MTU - 20) (RFC 7915 5.2).
+	w.n64cfg = nat64.Config{MTU4: int(out.MTU), MTU6: int(in.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
 	ip := packet.IPv6(f.Data()[p.L3Off:])
 	ip.SetHopLimit(ip.HopLimit() - 1)
 	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}

@@ -9,6 +9,7 @@ const (
 	EventICMPTimeExceeded     Event = iota // ICMP/ICMPv6 time exceeded sent
 	EventICMPUnreachable                   // ICMP/ICMPv6 destination unreachable sent
 	EventICMPFragNeeded                    // ICMP fragmentation needed / ICMPv6 packet too big sent
+	EventICMPParamProblem                  // ICMPv6 parameter problem sent
 	EventVLANStripped                      // frames forwarded without their VLAN tags
 	EventICMPRateLimited                   // ICMP error not sent: rate limit
 	EventICMPNoSource                      // ICMP error not sent: no address to send it from
@@ -41,6 +42,7 @@ var eventNames = [NumEvents]string{
 	EventICMPTimeExceeded:     "icmp_time_exceeded_sent",
 	EventICMPUnreachable:      "icmp_unreachable_sent",
 	EventICMPFragNeeded:       "icmp_frag_needed_sent",
+	EventICMPParamProblem:     "icmp_param_problem_sent",
 	EventVLANStripped:         "vlan_stripped",
 	EventICMPRateLimited:      "icmp_error_rate_limited",
 	EventICMPNoSource:         "icmp_error_no_source",

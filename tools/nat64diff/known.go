@@ -80,8 +80,14 @@ var knownDiffs = []known{
 	// is not 0 MUST NOT be translated (tayga translates it).
 	{id: "routing-header", items: []string{"routing-header-sl1"}, fields: []string{"v4.count"}, xdpgw: "0", tayga: "1"},
 	// ... and SHOULD get a Parameter Problem pointing at Segments Left
-	// back (xdpgw, once bug-rh-no-error is fixed; tayga sends none).
+	// back (xdpgw sends it; tayga sends none).
 	{id: "routing-header", items: []string{"routing-header-sl1"}, fields: []string{"v6.count"}, xdpgw: "1", tayga: "0"},
+	// RFC 7915 §4.1: an IPv4 packet with an unexpired source route
+	// (LSRR/SSRR) MUST NOT be translated and SHOULD get ICMPv4 Destination
+	// Unreachable / Source Route Failed (type 3 code 5) back: xdpgw sends
+	// it; tayga drops the packet silently.
+	{id: "source-route-failed", items: []string{"r-options-lsrr"}, fields: []string{"v4.count"}, xdpgw: "1", tayga: "0"},
+	{id: "source-route-failed", items: []string{"r-options-lsrr"}, fields: []string{"*"}, xdpgw: "*", tayga: "*"},
 	// RFC 6146 §3.4: a fragment that arrives before the first fragment of
 	// its datagram may be queued or dropped; xdpgw keeps no fragments
 	// (bounded memory) and drops it; tayga, stateless, translates it.
@@ -89,14 +95,6 @@ var knownDiffs = []known{
 	{id: "fragment-order", items: []string{"fragments-out-of-order", "r-fragments-out-of-order"}, fields: []string{"*"}, xdpgw: "*", tayga: "*"},
 
 	// xdpgw bugs (reported; remove the entry when fixed).
-	// bug-ptb-mtu: an ICMPv6 Packet Too Big (MTU 1400) becomes a
-	// Fragmentation Needed with MTU 1260, not min(1400-20, MTU4 1500,
-	// MTU6 1500-20) = 1380 (RFC 7915 §5.2): nat64OutError leaves
-	// Config.MTU6 at 0, so the IPv6 next-hop MTU counts as 1280.
-	{id: "bug-ptb-mtu", items: []string{"err6-packet-too-big"}, fields: []string{"icmp.rest"}, xdpgw: "0x000004ec", tayga: "0x00000564", bug: true},
-	// bug-icmp4-576: a translated ICMPv4 error keeps up to MTU4 bytes
-	// (1240 here); RFC 1812 §4.3.2.3 says at most 576 (tayga: 576).
-	{id: "bug-icmp4-576", items: []string{"err6-packet-too-big"}, fields: []string{"ip4.len", "icmp.quote_len", "in.tcp.payload"}, xdpgw: "*", tayga: "*", bug: true},
 	// bug-no-fragmentation: an IPv4 packet with DF clear that exceeds the
 	// IPv6 MTU once translated is dropped (fragmentation_needed: the
 	// pipeline passes no spare frames to nat64.V4ToV6), where RFC 7915
