@@ -2,28 +2,19 @@ package replay_test
 
 import (
 	"encoding/binary"
-	"os"
 	"testing"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
 	"xdpgw/dataplane/checksum"
+	"xdpgw/dataplane/pipeline"
 	"xdpgw/tools/fixture"
 )
 
-// Bugs the differential test against tayga found (testbed/nat64.sh diff,
-// tools/nat64diff, docs/nat64.md). Each test states what RFC 7915 asks
-// for and fails today; they skip unless XDPGW_BUG_TESTS=1 so that `make
-// test` stays green until they are fixed: remove the skip with the fix
-// (and the matching bug entry of tools/nat64diff/known.go).
-
-func skipBug(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("XDPGW_BUG_TESTS") != "1" {
-		t.Skip("bug: " + why + " (XDPGW_BUG_TESTS=1 runs it)")
-	}
-}
+// Behaviours the differential test against tayga (testbed/nat64.sh diff,
+// tools/nat64diff, docs/nat64.md) found wrong in xdpgw, each fixed and
+// kept here with the RFC clause it checks.
 
 // openUDP maps client6:6000 -> 2.2.2.11:7053 and returns the pool address
 // and port.
@@ -94,11 +85,15 @@ func TestNAT64BugTranslatedICMPv4ErrorAt576(t *testing.T) {
 // datagram (1520 as IPv6 on a 1500-byte port) is dropped instead, as
 // fragmentation_needed: the pipeline passes no spare frames to
 // nat64.V4ToV6, which answers ResultNeedSpare.
-func TestNAT64BugFragmentsDFClear(t *testing.T) {
-	skipBug(t, "DF-clear IPv4 packets too big for IPv6 are dropped (fragmentation_needed), not fragmented (V4ToV6 called with nil spare)")
+func TestNAT64FragmentsDFClear(t *testing.T) {
 	g := newGW(t, nil)
 	pool, tport := openUDP(t, g)
 	big := fromServer(pool).UDP(7053, tport).Payload(make([]byte, 1472)).Bytes() // 1500 bytes of IPv4, DF clear
+	spare := make([]pipeline.Frame, 4)
+	for i := range spare {
+		spare[i] = pipeline.Frame{Buf: make([]byte, 4096), Off: 256}
+	}
+	g.w.LendSpare(spare)
 	pkt := g.expectTx(g.send(portV4, big), portV6)
 	if pkt.Layer(layers.LayerTypeIPv6Fragment) == nil {
 		t.Error("the first translated fragment has no Fragment header")
@@ -106,6 +101,28 @@ func TestNAT64BugFragmentsDFClear(t *testing.T) {
 	if n := len(pkt.Data()) - 14; n > 1500 {
 		t.Errorf("first fragment of %d bytes exceeds the 1500-byte IPv6 MTU", n)
 	}
+	if g.w.SpareUsed() != 1 {
+		t.Fatalf("%d spare frames used, want 1 (1520 bytes of IPv6 in two fragments)", g.w.SpareUsed())
+	}
+	sf := &spare[0]
+	if sf.Verdict != pipeline.VerdictTx || sf.OutPort != portV6 {
+		t.Fatalf("second fragment: %v on %d", sf.Verdict, sf.OutPort)
+	}
+	second := gopacket.NewPacket(sf.Data(), layers.LayerTypeEthernet, gopacket.Default)
+	fh, ok := second.Layer(layers.LayerTypeIPv6Fragment).(*layers.IPv6Fragment)
+	if !ok || fh.MoreFragments || fh.FragmentOffset == 0 {
+		t.Fatalf("second fragment header %+v", fh)
+	}
+	first := pkt.Layer(layers.LayerTypeIPv6Fragment).(*layers.IPv6Fragment)
+	whole := append(append([]byte{}, first.Payload...), fh.Payload...)
+	ip6 := pkt.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+	sum := checksum.PseudoHeaderV6([16]byte(ip6.SrcIP.To16()), [16]byte(ip6.DstIP.To16()), 17, uint32(len(whole)))
+	if len(whole) != 1480 || ^checksum.Checksum(whole, sum) != 0 {
+		t.Errorf("reassembled UDP: %d bytes, checksum ok %v", len(whole), ^checksum.Checksum(whole, sum) == 0)
+	}
+	// Without spare buffers the datagram cannot be cut: counted, dropped.
+	g.w.LendSpare(nil)
+	g.expectDrop(g.send(portV4, big), pipeline.DropFragmentationNeeded)
 }
 
 // RFC 7915 §5.1: a Routing header with Segments Left != 0 MUST NOT be

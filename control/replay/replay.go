@@ -239,6 +239,7 @@ type inPort struct {
 	trace    io.Writer
 	names    []string
 	eof      bool
+	spares   [][]byte
 	// times of the frames of the current batch, for the output files.
 	times [256]time.Time
 }
@@ -302,13 +303,30 @@ func (p *inPort) Local(frames []*pipeline.Frame) {
 
 func (p *inPort) Release(frames []*pipeline.Frame) {
 	for _, f := range frames {
-		if p.trace != nil {
+		if p.trace != nil && f.Addr != 0 {
 			fmt.Fprintf(p.trace, "#%d -> drop: %s\n", f.Addr, f.Drop)
 		}
 	}
 }
 
 func (p *inPort) Transmit([]*pipeline.Frame) (int, error) { return 0, nil }
+
+// Spare lends the replay's spare buffers (reused every batch: a replayed
+// frame's outputs are written out before the next batch).
+func (p *inPort) Spare(frames []pipeline.Frame) int {
+	if p.spares == nil {
+		p.spares = make([][]byte, 8)
+		for i := range p.spares {
+			p.spares[i] = make([]byte, ChunkSize)
+		}
+	}
+	n := min(len(frames), len(p.spares))
+	for i := 0; i < n; i++ {
+		// Addr 0 marks a spare (capture frames are numbered from 1).
+		frames[i] = pipeline.Frame{Buf: p.spares[i], Off: Headroom}
+	}
+	return n
+}
 
 // outPort writes what the pipeline sends on one port.
 type outPort struct {
@@ -378,6 +396,7 @@ func (o *outPort) close() error {
 func (o *outPort) Receive([]pipeline.Frame) (int, error) { return 0, io.EOF }
 func (o *outPort) Local([]*pipeline.Frame)               {}
 func (o *outPort) Release([]*pipeline.Frame)             {}
+func (o *outPort) Spare([]pipeline.Frame) int            { return 0 }
 
 // describe is a one-line decoding of a frame for traces (gopacket: speed
 // does not matter here).

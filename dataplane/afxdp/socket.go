@@ -189,6 +189,21 @@ func (s *Socket) Release(frames []*pipeline.Frame) {
 	}
 }
 
+// Spare implements pipeline.Port: it lends free chunks of the worker for
+// frames a packet turns into (NAT64 fragments). Unused ones come back
+// through Release, sent ones through the completion ring, like any frame.
+func (s *Socket) Spare(frames []pipeline.Frame) int {
+	w := s.w
+	n := min(len(frames), len(w.free))
+	top := len(w.free)
+	for i := 0; i < n; i++ {
+		base := w.free[top-1-i]
+		frames[i] = pipeline.Frame{Buf: w.umem[base : base+ChunkSize : base+ChunkSize], Off: Headroom, Addr: base, InPort: s.port}
+	}
+	w.free = w.free[:top-n]
+	return n
+}
+
 // reap moves completed tx frames to the free list.
 func (s *Socket) reap() {
 	w := s.w

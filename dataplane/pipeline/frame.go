@@ -70,6 +70,14 @@ type Port interface {
 	// Local hands frames with VerdictLocal to the host path and takes
 	// ownership of their buffers.
 	Local(frames []*Frame)
-	// Release gives back the buffers of frames that were dropped.
+	// Release gives back the buffers of frames that were dropped. A frame
+	// dropped with DropNoNeighbor still has its Drop set here, so a port
+	// can ask the control plane to resolve the neighbour.
 	Release(frames []*Frame)
+	// Spare lends up to len(frames) empty buffers (Buf, Off = where a
+	// frame may start, Addr) for the frames a packet turns into, such as
+	// the fragments of an IPv4 packet translated to IPv6 (RFC 7915 4.1).
+	// The Loop asks once per batch, only when the pipeline may need them,
+	// and gives unused ones back with Release.
+	Spare(frames []Frame) int
 }

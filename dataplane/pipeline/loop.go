@@ -6,6 +6,10 @@ import "time"
 // (design.md: rings are processed in batches of 32-256).
 const BatchSize = 64
 
+// maxSpare is how many spare buffers a batch may use: one IPv4 datagram
+// of up to 9000 bytes becomes at most 8 IPv6 fragments at MTU 1280.
+const maxSpare = 8
+
 // Loop is one worker's receive-process-output cycle over an input port. It
 // owns its batch and scratch slices: after construction, RunOnce allocates
 // nothing.
@@ -18,6 +22,7 @@ type Loop struct {
 	Clock func() int64
 
 	batch   []Frame
+	spare   []Frame
 	perPort [][]*Frame
 	local   []*Frame
 	release []*Frame
@@ -28,7 +33,7 @@ func NewLoop(w *Worker, in Port, ports []Port, batch int) *Loop {
 	if batch <= 0 {
 		batch = BatchSize
 	}
-	l := &Loop{W: w, In: in, Ports: ports, batch: make([]Frame, batch)}
+	l := &Loop{W: w, In: in, Ports: ports, batch: make([]Frame, batch), spare: make([]Frame, maxSpare)}
 	l.perPort = make([][]*Frame, len(ports))
 	for i := range l.perPort {
 		l.perPort[i] = make([]*Frame, 0, batch)
@@ -63,10 +68,32 @@ func (l *Loop) RunOnce() (int, error) {
 	default:
 		now = int64(time.Since(start))
 	}
-	l.W.Process(b, now)
+	// Spare buffers for packets that become several (NAT64 fragmenting
+	// an IPv4 datagram into IPv6 fragments): lent per batch, only when
+	// the Env can use them.
+	w := l.W
+	w.spare = w.spare[:0]
+	if env := w.d.env.Load(); env != nil && env.NAT64 != nil {
+		for i := range l.spare {
+			l.spare[i] = Frame{}
+		}
+		w.spare = l.spare[:l.In.Spare(l.spare)]
+	}
+	w.Process(b, now)
+	spares := w.spare
+	for i := range spares {
+		if i >= w.spareUsed {
+			spares[i].Verdict = VerdictDrop // unused: back to the port
+		}
+	}
 
-	for i := range b {
-		f := &b[i]
+	for i := 0; i < len(b)+len(spares); i++ {
+		var f *Frame
+		if i < len(b) {
+			f = &b[i]
+		} else {
+			f = &spares[i-len(b)]
+		}
 		switch f.Verdict {
 		case VerdictTx:
 			if int(f.OutPort) < len(l.perPort) {

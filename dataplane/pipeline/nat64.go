@@ -545,7 +545,14 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 	decTTL4(ip)
 	firstFrag, fragID, proto := p.Frag, p.FragID, p.Proto
 	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
-	if _, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil); !r.Translated() {
+	// Spare buffers, in case the datagram has to be fragmented.
+	free := w.spare[w.spareUsed:]
+	ns := w.n64spare[:len(free)]
+	for i := range free {
+		ns[i] = nat64.Frame{Buf: free[i].Buf, Off: free[i].Off}
+	}
+	nfr, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, ns)
+	if !r.Translated() {
 		ip.SetTTL(ip.TTL() + 1)
 		ip.SetChecksum(ip.CalculateChecksum())
 		if r == nat64.ResultFragNeeded {
@@ -571,6 +578,21 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 	pad(f)
 	w.stats.Events[EventNAT64In]++
 	w.tx(f, nh.Port)
+	// RFC 7915 4.1: a DF-clear datagram too big for the IPv6 link was cut
+	// into fragments; the first is f, the others are in spare buffers.
+	for i := 0; i < nfr; i++ {
+		sf := &free[i]
+		sf.Off, sf.Len = ns[i].Off, ns[i].Len
+		sf.InPort, sf.Time = f.InPort, f.Time
+		e := packet.Ethernet(sf.Data())
+		e.SetDst(packet.MAC(mac))
+		e.SetSrc(packet.MAC(out.MAC))
+		w.tx(sf, nh.Port)
+	}
+	if nfr > 0 {
+		w.spareUsed += nfr
+		w.stats.Events[EventNAT64Fragmented]++
+	}
 }
 
 // nat64Inbound decides a packet from the IPv4 side with no session: with

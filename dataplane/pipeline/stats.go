@@ -10,6 +10,7 @@ const (
 	EventICMPUnreachable                   // ICMP/ICMPv6 destination unreachable sent
 	EventICMPFragNeeded                    // ICMP fragmentation needed / ICMPv6 packet too big sent
 	EventICMPParamProblem                  // ICMPv6 parameter problem sent
+	EventNAT64Fragmented                   // IPv4 datagrams (DF clear) cut into IPv6 fragments (RFC 7915 4.1)
 	EventVLANStripped                      // frames forwarded without their VLAN tags
 	EventICMPRateLimited                   // ICMP error not sent: rate limit
 	EventICMPNoSource                      // ICMP error not sent: no address to send it from
@@ -43,6 +44,7 @@ var eventNames = [NumEvents]string{
 	EventICMPUnreachable:      "icmp_unreachable_sent",
 	EventICMPFragNeeded:       "icmp_frag_needed_sent",
 	EventICMPParamProblem:     "icmp_param_problem_sent",
+	EventNAT64Fragmented:      "nat64_fragmented",
 	EventVLANStripped:         "vlan_stripped",
 	EventICMPRateLimited:      "icmp_error_rate_limited",
 	EventICMPNoSource:         "icmp_error_no_source",

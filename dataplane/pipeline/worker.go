@@ -119,6 +119,10 @@ type Worker struct {
 	n64cfg nat64.Config
 	emb    nat64.Embedded
 
+	spare     []Frame // spare buffers lent by the Loop for this batch
+	spareUsed int     // how many of them became output frames
+	n64spare  [maxSpare]nat64.Frame
+
 	acc       *access.Stage  // the access tier's stage, for RoleAccess ports
 	accTarget *access.Target // the target acc was made for
 }
@@ -132,6 +136,7 @@ func (w *Worker) Process(batch []Frame, now int64) {
 	w.env = w.d.env.Load()
 	w.neigh = w.env.Neigh.Load()
 	w.now = now
+	w.spareUsed = 0
 	if t := w.env.Access; t != nil {
 		if t != w.accTarget {
 			// A new target (rare: a reload that changed it): the
@@ -151,6 +156,15 @@ func (w *Worker) Process(batch []Frame, now int64) {
 		w.process(&batch[i])
 	}
 }
+
+// LendSpare gives the worker spare buffers for its next Process (the Loop
+// does this from its input port; callers that drive Process directly may
+// too). After Process, SpareUsed tells how many became output frames; they
+// are frames[:SpareUsed()] with Verdict and OutPort set.
+func (w *Worker) LendSpare(frames []Frame) { w.spare = frames }
+
+// SpareUsed is how many lent spare buffers the last Process used.
+func (w *Worker) SpareUsed() int { return w.spareUsed }
 
 // Flush publishes the counters of the frames processed since the last
 // Flush. Loop calls it once per batch; direct users of Process must too.
