@@ -7,6 +7,7 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
+	"xdpgw/control/compile"
 	"xdpgw/control/config"
 	"xdpgw/dataplane/checksum"
 	"xdpgw/dataplane/pipeline"
@@ -231,5 +232,104 @@ func TestNAT64Hairpin(t *testing.T) {
 	l4ok6(t, ip6)
 	if g.dp.Stats().Events[pipeline.EventNAT64Hairpin] != 1 {
 		t.Error("nat64_hairpin not counted")
+	}
+}
+
+// The NAT64 paths allocate nothing: new sessions (BIB + session inserts and
+// translation), established sessions both ways.
+func TestNAT64AllocatesNothing(t *testing.T) {
+	g := newGW(t, nil)
+	out := from6().UDP(6000, 7053).Payload([]byte("x")).Bytes()
+	pkt := g.expectTx(g.send(portV6, out), portV4)
+	ip, _ := decode4(t, pkt)
+	tport := uint16(pkt.Layer(layers.LayerTypeUDP).(*layers.UDP).SrcPort)
+	in := fromServer(ip.SrcIP.String()).UDP(7053, tport).Payload([]byte("y")).Bytes()
+	syn := from6().TCP(40000, 80, "S").Bytes()
+	frames := [][]byte{out, in, syn}
+	ports := []uint16{portV6, portV4, portV6}
+	bufs := make([][]byte, len(frames))
+	for i := range bufs {
+		bufs[i] = make([]byte, 4096)
+	}
+	batch := make([]pipeline.Frame, len(frames))
+	sport := uint16(40000)
+	now := int64(1e9)
+	allocs := testing.AllocsPerRun(300, func() {
+		sport++ // a new TCP session each round
+		syn[14+40], syn[14+41] = byte(sport>>8), byte(sport)
+		for i, fr := range frames {
+			n := copy(bufs[i][256:], fr)
+			batch[i] = pipeline.Frame{Buf: bufs[i], Off: 256, Len: n, InPort: ports[i]}
+		}
+		now += 1e6
+		g.w.Process(batch, now)
+		g.w.Flush()
+	})
+	if allocs != 0 {
+		t.Fatalf("NAT64 paths allocate %v times per batch", allocs)
+	}
+	st := g.dp.Stats()
+	if st.Events[pipeline.EventNAT64SessionCreated] < 300 || st.Events[pipeline.EventNAT64Hit] < 600 {
+		t.Errorf("sessions created %d hits %d: both paths not exercised", st.Events[pipeline.EventNAT64SessionCreated], st.Events[pipeline.EventNAT64Hit])
+	}
+}
+
+// Bad input with a defined verdict: an ICMP error about no session, an IPv6
+// packet outside the prefix, a full session table.
+func TestNAT64BadInput(t *testing.T) {
+	g := newGW(t, nil)
+	quoted := fixture.New().IPv4("198.51.100.3", "2.2.2.11").UDP(4444, 53).Bytes()
+	g.expectDrop(g.send(portV4, fixture.New().Eth(macServer, macV4).IPv4("192.0.2.11", "198.51.100.3").ICMPError(3, 1, quoted).Bytes()), pipeline.DropNAT64NoSession)
+	// Outside the prefix: plain IPv6 routing in the NAT64's VRF (no route here).
+	f := g.send(portV6, fixture.New().Eth(macC6, macV6).IPv6(client6, "2001:db8:77::1").UDP(1, 2).Bytes())
+	if f.Verdict != pipeline.VerdictTx || f.OutPort != portV6 {
+		t.Errorf("outside the prefix: %v %v, want an ICMPv6 unreachable back", f.Verdict, f.Drop)
+	}
+}
+
+// A full session table under drop-new refuses new sessions with a named
+// drop and keeps the old ones; under oldest (the default) it evicts.
+func TestNAT64FullSessionTable(t *testing.T) {
+	for _, tc := range []struct {
+		evict   string
+		refused bool
+	}{{config.EvictDropNew, true}, {config.EvictOldest, false}} {
+		t.Run(tc.evict, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Sessions.Evict = tc.evict
+			rt, err := compile.Build(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dp, err := pipeline.New(rt.Env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tab, err := compile.NewSessions(cfg, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dp.UseSessions(tab)
+			g := &gw{t: t, rt: rt, dp: dp, w: dp.NewWorker()}
+			refused := 0
+			for i := 0; i < 200; i++ {
+				f := g.send(portV6, from6().UDP(uint16(10000+i), 7053).Bytes())
+				if f.Verdict != pipeline.VerdictTx {
+					if f.Drop != pipeline.DropSessionTableFull {
+						t.Fatalf("flow %d dropped for %v", i, f.Drop)
+					}
+					refused++
+				}
+			}
+			t.Logf("%s: %d of 200 new sessions refused", tc.evict, refused)
+			// drop-new refuses everything past capacity (64 entries: a
+			// binding and a session each); oldest evicts and admits most.
+			if tc.refused && refused < 150 || !tc.refused && refused > 50 {
+				t.Errorf("%s: %d of 200 new sessions refused", tc.evict, refused)
+			}
+			if st := tab.Stats(); tc.refused && st.InsertFailedFull == 0 || !tc.refused && st.Evicted == 0 {
+				t.Errorf("%s: table counters %+v", tc.evict, st)
+			}
+		})
 	}
 }

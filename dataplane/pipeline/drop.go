@@ -60,6 +60,7 @@ const (
 	DropNAT64Fragment
 	DropNAT64Untranslatable
 	DropNAT64NonGlobal
+	DropSessionTableFull
 	// Access tier.
 	DropAccessUnknownEIP
 	DropAccessNoNexthop
@@ -121,6 +122,7 @@ var dropTable = [NumDropReasons]dropInfo{
 	DropNAT64Fragment:        {"nat64_fragment", "non-initial fragment, fragmented ICMP or fragmented zero-checksum UDP: not translated"},
 	DropNAT64Untranslatable:  {"nat64_untranslatable", "protocol or ICMP type RFC 7915 does not translate (or a malformed quote)"},
 	DropNAT64NonGlobal:       {"nat64_non_global", "64:ff9b::/96 towards a non-global IPv4 address (RFC 6052 3.1)"},
+	DropSessionTableFull:     {"session_table_full", "a new session was refused: the session table is full and sessions.evict is drop-new"},
 	DropAccessUnknownEIP:     {"access_unknown_eip", "access tier: IPv6 to the /96 for an EIP not in eip_to_vip"},
 	DropAccessNoNexthop:      {"access_no_nexthop", "access tier: the VIP's Maglev entry has no next hop (no NAT64 server announces it)"},
 	DropAccessNoPoolRoute:    {"access_no_pool_route", "access tier: IPv4 reply from an EIP to no known NAT64 pool"},

@@ -282,7 +282,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 			return
 		}
 		if t, tport, ok = w.nat64Map(n, p, eip); !ok {
-			w.drop(f, DropNAT64PoolExhausted)
+			w.drop(f, w.mapFail)
 			return
 		}
 	}
@@ -341,6 +341,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 // for the packet. It returns the pool address and port.
 func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uint16, bool) {
 	var t [4]byte
+	w.mapFail = DropSessionTableFull
 	if w.sw == nil {
 		return t, 0, false
 	}
@@ -420,9 +421,10 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 		case session.Conflict:
 			continue // (T,t) is bound to someone else
 		default:
-			return t, 0, false
+			return t, 0, false // the table is full (drop-new) or refused the keys
 		}
 	}
+	w.mapFail = DropNAT64PoolExhausted
 	return t, 0, false
 }
 

@@ -122,6 +122,7 @@ type Worker struct {
 	spare     []Frame // spare buffers lent by the Loop for this batch
 	spareUsed int     // how many of them became output frames
 	n64spare  [maxSpare]nat64.Frame
+	mapFail   DropReason // why the last nat64Map failed
 
 	acc       *access.Stage  // the access tier's stage, for RoleAccess ports
 	accTarget *access.Target // the target acc was made for
