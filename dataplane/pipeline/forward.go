@@ -34,6 +34,21 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 		w.nat64In(f, in, n)
 		return
 	}
+	// The gateway's own traffic is recognised before the FIB: tunnels to
+	// the port's own address and packets to an EIP (both would resolve to
+	// a local route; this saves the lookup on the fast path).
+	if gw := w.env.Gateway; gw != nil {
+		switch {
+		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr4 && dst == in.Addr4:
+			w.decap4(f, in, gw)
+			return
+		case in.Role == RoleExternal:
+			if e, ok := gw.EIPByAddr(dst); ok {
+				w.eipIngress(f, in, gw, e)
+				return
+			}
+		}
+	}
 	env := w.env
 	nh, ok := w.lookup4(in.VRF, dst)
 	if !ok {
