@@ -242,3 +242,52 @@ func (t *Table) RouteListBytes() int {
 }
 
 func sharedRoot(r []uint32) bool { return len(r) > 0 && &r[0] == &zeroRoot[0] }
+
+// batchLanes is how many IPv4 lookups Lookup4Batch keeps in flight: each
+// level's loads are issued for all lanes before the next level, so the
+// cache misses of independent lookups overlap instead of queueing.
+const batchLanes = 8
+
+// Lookup4Batch looks up every address of dst and stores its next hop (nil
+// when no route matches) in nh, which must be at least as long as dst.
+// It gives the same answers as Lookup4; on large tables, where a lookup is
+// two cache misses, it is faster because the misses overlap. It does not
+// allocate.
+func (t *Table) Lookup4Batch(dst [][4]byte, nh []*NextHop) {
+	_ = nh[:len(dst)]
+	if !t.v4big {
+		for i, d := range dst {
+			nh[i], _ = t.Lookup4(d)
+		}
+		return
+	}
+	root := (*[bigRoot]uint32)(t.v4root)
+	c := t.v4chunks
+	for base := 0; base < len(dst); base += batchLanes {
+		n := min(batchLanes, len(dst)-base)
+		var a [batchLanes]uint
+		var e [batchLanes]uint32
+		for i := 0; i < n; i++ {
+			d := dst[base+i]
+			a[i] = uint(d[0])<<24 | uint(d[1])<<16 | uint(d[2])<<8 | uint(d[3])
+			e[i] = root[a[i]>>16]
+		}
+		for i := 0; i < n; i++ {
+			m := uint(int32(e[i]) >> 31)
+			e2 := c[(uint(e[i]&idxMask)&m)<<8|(a[i]>>8)&0xff]
+			e[i] ^= (e[i] ^ e2) & uint32(m)
+		}
+		for i := 0; i < n; i++ {
+			m := uint(int32(e[i]) >> 31)
+			e3 := c[(uint(e[i]&idxMask)&m)<<8|a[i]&0xff]
+			e[i] ^= (e[i] ^ e3) & uint32(m)
+		}
+		for i := 0; i < n; i++ {
+			if e[i] == 0 {
+				nh[base+i] = nil
+			} else {
+				nh[base+i] = &t.nhs[e[i]]
+			}
+		}
+	}
+}
