@@ -274,3 +274,37 @@ func as16(a netip.Addr) [16]byte {
 	}
 	return [16]byte{}
 }
+
+// resolve4 finds the output port and next-hop MAC for dst in vrf through a
+// plain route: a local, blackhole, encapsulating or unknown-port route is
+// DropNoRoute, a missing neighbour DropNoNeighbor; DropNone is success.
+func (w *Worker) resolve4(vrf uint16, dst [4]byte) (port uint16, mac [6]byte, why DropReason) {
+	nh, ok := w.lookup4(vrf, dst)
+	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
+		return 0, mac, DropNoRoute
+	}
+	next := dst
+	if nh.Via.IsValid() {
+		next = as4(nh.Via)
+	}
+	if mac, ok = w.neigh.Lookup4(nh.Port, next); !ok {
+		return 0, mac, DropNoNeighbor
+	}
+	return nh.Port, mac, DropNone
+}
+
+// resolve6 is resolve4 for IPv6.
+func (w *Worker) resolve6(vrf uint16, dst [16]byte) (port uint16, mac [6]byte, why DropReason) {
+	nh, ok := w.lookup6(vrf, dst)
+	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
+		return 0, mac, DropNoRoute
+	}
+	next := dst
+	if nh.Via.IsValid() {
+		next = as16(nh.Via)
+	}
+	if mac, ok = w.neigh.Lookup6(nh.Port, next); !ok {
+		return 0, mac, DropNoNeighbor
+	}
+	return nh.Port, mac, DropNone
+}

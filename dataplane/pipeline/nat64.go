@@ -523,21 +523,12 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 		w.drop(f, DropNAT64NoSession)
 		return
 	}
-	nh, ok := w.lookup6(in.VRF, x6)
-	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
-		w.drop(f, DropNoRoute)
+	port, mac, why := w.resolve6(in.VRF, x6)
+	if why != DropNone {
+		w.drop(f, why)
 		return
 	}
-	out := &w.env.Ports[nh.Port]
-	next := x6
-	if nh.Via.IsValid() {
-		next = as16(nh.Via)
-	}
-	mac, ok := w.neigh.Lookup6(nh.Port, next)
-	if !ok {
-		w.drop(f, DropNoNeighbor)
-		return
-	}
+	out := &w.env.Ports[port]
 	a := &w.addrs
 	*a = nat64.Addrs{Src6: n.Prefix.Embed(eip), Dst6: x6, SrcPort: p.SrcPort, DstPort: xport}
 	if p.Proto == packet.ProtoICMP {
@@ -579,7 +570,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 	eth.SetSrc(packet.MAC(out.MAC))
 	pad(f)
 	w.stats.Events[EventNAT64In]++
-	w.tx(f, nh.Port)
+	w.tx(f, port)
 	// RFC 7915 4.1: a DF-clear datagram too big for the IPv6 link was cut
 	// into fragments; the first is f, the others are in spare buffers.
 	for i := 0; i < nfr; i++ {
@@ -589,7 +580,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 		e := packet.Ethernet(sf.Data())
 		e.SetDst(packet.MAC(mac))
 		e.SetSrc(packet.MAC(out.MAC))
-		w.tx(sf, nh.Port)
+		w.tx(sf, port)
 	}
 	if nfr > 0 {
 		w.spareUsed += nfr
@@ -677,21 +668,12 @@ func (w *Worker) nat64OutError(f *Frame, in *PortInfo, n *NAT64, eip [4]byte) {
 	var t [4]byte
 	copy(t[:], e.Other.Dst[:4])
 	tport := e.Other.DstPort
-	nh, ok := w.lookup4(in.VRF, eip)
-	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
-		w.drop(f, DropNoRoute)
+	port, mac, why := w.resolve4(in.VRF, eip)
+	if why != DropNone {
+		w.drop(f, why)
 		return
 	}
-	out := &w.env.Ports[nh.Port]
-	next := eip
-	if nh.Via.IsValid() {
-		next = as4(nh.Via)
-	}
-	mac, ok := w.neigh.Lookup4(nh.Port, next)
-	if !ok {
-		w.drop(f, DropNoNeighbor)
-		return
-	}
+	out := &w.env.Ports[port]
 	a := &w.addrs
 	*a = nat64.Addrs{Src4: t, Dst4: eip, InnerSrc4: y4, InnerDst4: t, InnerSrcPort: em.SrcPort, InnerDstPort: tport}
 	if em.Proto == packet.ProtoICMPv6 {
@@ -715,7 +697,7 @@ func (w *Worker) nat64OutError(f *Frame, in *PortInfo, n *NAT64, eip [4]byte) {
 	eth.SetSrc(packet.MAC(out.MAC))
 	pad(f)
 	w.stats.Events[EventNAT64Out]++
-	w.tx(f, nh.Port)
+	w.tx(f, port)
 }
 
 // nat64InError translates an ICMPv4 error about a packet the NAT64 sent
@@ -746,21 +728,12 @@ func (w *Worker) nat64InError(f *Frame, in *PortInfo, n *NAT64) {
 	x6, xport := e.Other.Src, e.Other.SrcPort
 	var y4 [4]byte
 	copy(y4[:], em.Dst[:4])
-	nh, ok := w.lookup6(in.VRF, x6)
-	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
-		w.drop(f, DropNoRoute)
+	port, mac, why := w.resolve6(in.VRF, x6)
+	if why != DropNone {
+		w.drop(f, why)
 		return
 	}
-	out := &w.env.Ports[nh.Port]
-	next := x6
-	if nh.Via.IsValid() {
-		next = as16(nh.Via)
-	}
-	mac, ok := w.neigh.Lookup6(nh.Port, next)
-	if !ok {
-		w.drop(f, DropNoNeighbor)
-		return
-	}
+	out := &w.env.Ports[port]
 	a := &w.addrs
 	*a = nat64.Addrs{Src6: n.Prefix.Embed(p.Src4()), Dst6: x6, InnerSrc6: x6, InnerDst6: n.Prefix.Embed(y4), InnerSrcPort: xport, InnerDstPort: em.DstPort}
 	if em.Proto == packet.ProtoICMP {
@@ -780,7 +753,7 @@ func (w *Worker) nat64InError(f *Frame, in *PortInfo, n *NAT64) {
 	eth.SetSrc(packet.MAC(out.MAC))
 	pad(f)
 	w.stats.Events[EventNAT64In]++
-	w.tx(f, nh.Port)
+	w.tx(f, port)
 }
 
 // nat64Drop maps a translator refusal to a drop reason.
@@ -852,21 +825,12 @@ func (w *Worker) nat64OutFragment(f *Frame, in *PortInfo, n *NAT64, eip [4]byte)
 	}
 	var t [4]byte
 	copy(t[:], e.Other.Dst[:4])
-	nh, ok := w.lookup4(in.VRF, eip)
-	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
-		w.drop(f, DropNoRoute)
+	port, mac, why := w.resolve4(in.VRF, eip)
+	if why != DropNone {
+		w.drop(f, why)
 		return
 	}
-	next := eip
-	if nh.Via.IsValid() {
-		next = as4(nh.Via)
-	}
-	mac, ok := w.neigh.Lookup4(nh.Port, next)
-	if !ok {
-		w.drop(f, DropNoNeighbor)
-		return
-	}
-	out := &w.env.Ports[nh.Port]
+	out := &w.env.Ports[port]
 	w.addrs = nat64.Addrs{Src4: t, Dst4: eip}
 	// Both next-hop MTUs: a Packet Too Big becomes Fragmentation Needed
 	// with min(MTU - 20, IPv4 MTU, IPv6 MTU - 20) (RFC 7915 5.2).
@@ -884,7 +848,7 @@ func (w *Worker) nat64OutFragment(f *Frame, in *PortInfo, n *NAT64, eip [4]byte)
 	eth.SetSrc(packet.MAC(out.MAC))
 	pad(f)
 	w.stats.Events[EventNAT64Out]++
-	w.tx(f, nh.Port)
+	w.tx(f, port)
 }
 
 // nat64InFragment translates a non-initial IPv4 fragment.
@@ -898,21 +862,12 @@ func (w *Worker) nat64InFragment(f *Frame, in *PortInfo, n *NAT64) {
 		return
 	}
 	x6 := e.Other.Src
-	nh, ok := w.lookup6(in.VRF, x6)
-	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
-		w.drop(f, DropNoRoute)
+	port, mac, why := w.resolve6(in.VRF, x6)
+	if why != DropNone {
+		w.drop(f, why)
 		return
 	}
-	next := x6
-	if nh.Via.IsValid() {
-		next = as16(nh.Via)
-	}
-	mac, ok := w.neigh.Lookup6(nh.Port, next)
-	if !ok {
-		w.drop(f, DropNoNeighbor)
-		return
-	}
-	out := &w.env.Ports[nh.Port]
+	out := &w.env.Ports[port]
 	w.addrs = nat64.Addrs{Src6: n.Prefix.Embed(eip), Dst6: x6}
 	w.n64cfg = nat64.Config{MTU6: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
 	decTTL4(packet.IPv4(f.Data()[p.L3Off:]))
@@ -927,5 +882,5 @@ func (w *Worker) nat64InFragment(f *Frame, in *PortInfo, n *NAT64) {
 	eth.SetSrc(packet.MAC(out.MAC))
 	pad(f)
 	w.stats.Events[EventNAT64In]++
-	w.tx(f, nh.Port)
+	w.tx(f, port)
 }
