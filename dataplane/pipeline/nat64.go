@@ -673,7 +673,6 @@ func (w *Worker) nat64OutError(f *Frame, in *PortInfo, n *NAT64, eip [4]byte) {
 		w.drop(f, why)
 		return
 	}
-	out := &w.env.Ports[port]
 	a := &w.addrs
 	*a = nat64.Addrs{Src4: t, Dst4: eip, InnerSrc4: y4, InnerDst4: t, InnerSrcPort: em.SrcPort, InnerDstPort: tport}
 	if em.Proto == packet.ProtoICMPv6 {
@@ -681,23 +680,7 @@ func (w *Worker) nat64OutError(f *Frame, in *PortInfo, n *NAT64, eip [4]byte) {
 	}
 	w.ipID++
 	a.ID = w.ipID
-	// Both next-hop MTUs: a Packet Too Big becomes Fragmentation Needed
-	// with min(MTU - 20, IPv4 MTU, IPv6 MTU - 20) (RFC 7915 5.2).
-	w.n64cfg = nat64.Config{MTU4: int(out.MTU), MTU6: int(in.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
-	ip := packet.IPv6(f.Data()[p.L3Off:])
-	ip.SetHopLimit(ip.HopLimit() - 1)
-	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
-	if r := nat64.V6ToV4(&nf, p, a, &w.n64cfg); !r.Translated() {
-		w.drop(f, nat64Drop(r))
-		return
-	}
-	f.Off, f.Len = nf.Off, nf.Len
-	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(out.MAC))
-	pad(f)
-	w.stats.Events[EventNAT64Out]++
-	w.tx(f, port)
+	w.sendV6ToV4(f, in, n, a, port, mac)
 }
 
 // nat64InError translates an ICMPv4 error about a packet the NAT64 sent
@@ -830,25 +813,8 @@ func (w *Worker) nat64OutFragment(f *Frame, in *PortInfo, n *NAT64, eip [4]byte)
 		w.drop(f, why)
 		return
 	}
-	out := &w.env.Ports[port]
 	w.addrs = nat64.Addrs{Src4: t, Dst4: eip}
-	// Both next-hop MTUs: a Packet Too Big becomes Fragmentation Needed
-	// with min(MTU - 20, IPv4 MTU, IPv6 MTU - 20) (RFC 7915 5.2).
-	w.n64cfg = nat64.Config{MTU4: int(out.MTU), MTU6: int(in.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
-	ip := packet.IPv6(f.Data()[p.L3Off:])
-	ip.SetHopLimit(ip.HopLimit() - 1)
-	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
-	if r := nat64.V6ToV4(&nf, p, &w.addrs, &w.n64cfg); !r.Translated() {
-		w.drop(f, nat64Drop(r))
-		return
-	}
-	f.Off, f.Len = nf.Off, nf.Len
-	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(out.MAC))
-	pad(f)
-	w.stats.Events[EventNAT64Out]++
-	w.tx(f, port)
+	w.sendV6ToV4(f, in, n, &w.addrs, port, mac)
 }
 
 // nat64InFragment translates a non-initial IPv4 fragment.
@@ -882,5 +848,29 @@ func (w *Worker) nat64InFragment(f *Frame, in *PortInfo, n *NAT64) {
 	eth.SetSrc(packet.MAC(out.MAC))
 	pad(f)
 	w.stats.Events[EventNAT64In]++
+	w.tx(f, port)
+}
+
+// sendV6ToV4 translates the IPv6 packet described by w.p with a (the hop
+// limit decremented first) and sends it on port to mac, or drops it. Both
+// next-hop MTUs are given: a Packet Too Big becomes Fragmentation Needed
+// with min(MTU - 20, IPv4 MTU, IPv6 MTU - 20) (RFC 7915 5.2).
+func (w *Worker) sendV6ToV4(f *Frame, in *PortInfo, n *NAT64, a *nat64.Addrs, port uint16, mac [6]byte) {
+	p := &w.p
+	out := &w.env.Ports[port]
+	w.n64cfg = nat64.Config{MTU4: int(out.MTU), MTU6: int(in.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
+	ip := packet.IPv6(f.Data()[p.L3Off:])
+	ip.SetHopLimit(ip.HopLimit() - 1)
+	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
+	if r := nat64.V6ToV4(&nf, p, a, &w.n64cfg); !r.Translated() {
+		w.drop(f, nat64Drop(r))
+		return
+	}
+	f.Off, f.Len = nf.Off, nf.Len
+	eth := packet.Ethernet(f.Data())
+	eth.SetDst(packet.MAC(mac))
+	eth.SetSrc(packet.MAC(out.MAC))
+	pad(f)
+	w.stats.Events[EventNAT64Out]++
 	w.tx(f, port)
 }
