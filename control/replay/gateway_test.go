@@ -592,3 +592,48 @@ func TestGatewayAllocatesNothing(t *testing.T) {
 		t.Errorf("flows created %d hit %d: the test did not exercise both paths", st.Events[pipeline.EventFlowCreated], st.Events[pipeline.EventFlowHit])
 	}
 }
+
+// An IPv6 underlay: the same tenants, their tunnels over IPv6 (the route's
+// encap dst is an IPv6 address, the gateway's underlay port has one).
+func TestGatewayIPv6Underlay(t *testing.T) {
+	g := newGW(t, func(c *config.Config) {
+		c.Ports[1].Addresses = append(c.Ports[1].Addresses, "2001:db8:ff::1/64")
+		c.Neighbors = append(c.Neighbors, config.Neighbor{Port: "underlay", IP: "2001:db8:ff::11", MAC: macHost1})
+		vrf, _ := c.FindVRF("user1")
+		vrf.Routes[0].Encap.Dst = "2001:db8:ff::11"
+		c.VRFs[0].Routes = append(c.VRFs[0].Routes, config.Route{Prefix: "2001:db8:ff::/64", Port: "underlay"})
+	})
+	// Internet -> EIP: DNAT and GRE over IPv6 with the tenant's key.
+	pkt := g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "S").Bytes()), portUnder)
+	ip6, ok := pkt.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+	if !ok || ip6.SrcIP.String() != "2001:db8:ff::1" || ip6.DstIP.String() != "2001:db8:ff::11" || ip6.NextHeader != layers.IPProtocolGRE {
+		t.Fatalf("outer header %+v", ip6)
+	}
+	gre := pkt.Layer(layers.LayerTypeGRE).(*layers.GRE)
+	if !gre.KeyPresent || gre.Key != 1000 {
+		t.Errorf("GRE key %v %d", gre.KeyPresent, gre.Key)
+	}
+	in := inner(t, pkt)
+	if in.DstIP.String() != "10.0.0.7" {
+		t.Errorf("inner to %v", in.DstIP)
+	}
+	l4ok(t, in)
+	// The tenant answers through its IPv6 tunnel: decap and SNAT.
+	reply := fixture.New().Eth(macHost1, macUnderlay).IPv6("2001:db8:ff::11", "2001:db8:ff::1").GRE(1000).IPv4("10.0.0.7", "1.1.1.7").TCP(22, 40000, "SA").Bytes()
+	out := g.expectTx(g.send(portUnder, reply), portInet)
+	if ip := inner(t, out); ip.SrcIP.String() != "2.2.2.11" {
+		t.Errorf("reply left from %v", ip.SrcIP)
+	} else {
+		l4ok(t, ip)
+	}
+	// The gateway's overlay address answers through the same IPv6 tunnel.
+	echo := fixture.New().Eth(macHost1, macUnderlay).IPv6("2001:db8:ff::11", "2001:db8:ff::1").GRE(1000).IPv4("10.0.0.7", "10.0.0.1").ICMPEcho(5, 1, false).Bytes()
+	back := g.expectTx(g.send(portUnder, echo), portUnder)
+	o6 := back.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+	if o6.SrcIP.String() != "2001:db8:ff::1" || o6.DstIP.String() != "2001:db8:ff::11" {
+		t.Errorf("echo reply outer %v > %v", o6.SrcIP, o6.DstIP)
+	}
+	if k := back.Layer(layers.LayerTypeGRE).(*layers.GRE); !k.KeyPresent || k.Key != 1000 {
+		t.Error("echo reply lost the key")
+	}
+}

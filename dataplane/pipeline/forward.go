@@ -40,7 +40,7 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 	if gw := w.env.Gateway; gw != nil {
 		switch {
 		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr4 && dst == in.Addr4:
-			w.decap4(f, in, gw)
+			w.decap(f, in, gw)
 			return
 		case in.Role == RoleExternal:
 			if e, ok := gw.EIPByAddr(dst); ok {
@@ -122,6 +122,11 @@ func (w *Worker) forward6(f *Frame, in *PortInfo) {
 	}
 	if n := w.env.NAT64; n != nil && in.Role == RoleIPv6 && n.Prefix.Contains(&dst) {
 		w.nat64Out(f, in, n)
+		return
+	}
+	// Tenants' tunnels over an IPv6 underlay end at the port's address.
+	if gw := w.env.Gateway; gw != nil && in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr6 && dst == in.Addr6 {
+		w.decap(f, in, gw)
 		return
 	}
 	env := w.env

@@ -132,9 +132,12 @@ func (w *Worker) rejectEgress(f *Frame) {
 	}
 	tun := &w.tun
 	data := f.Data()
-	outer := packet.IPv4(data[tun.outerOff:])
 	total := p.L3Off + n - tun.outerOff
-	outer.SetTotalLength(uint16(total))
+	if tun.v6 {
+		packet.IPv6(data[tun.outerOff:]).SetPayloadLength(uint16(total - packet.IPv6Size))
+	} else {
+		packet.IPv4(data[tun.outerOff:]).SetTotalLength(uint16(total))
+	}
 	f.Len = p.L3Off + n
 	pad(f)
 	f.Verdict = VerdictTx

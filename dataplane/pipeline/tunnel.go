@@ -13,9 +13,10 @@ import (
 type tunnel struct {
 	tenant   int
 	key      uint32
-	outerSrc [4]byte // the tenant host's tunnel endpoint
-	outerDst [4]byte // the gateway's underlay address
-	outerOff int     // offset of the outer IPv4 header in the frame
+	outerSrc [16]byte // the tenant host's tunnel endpoint (IPv4 in the first 4 bytes)
+	outerDst [16]byte // the gateway's underlay address
+	v6       bool     // the underlay is IPv6
+	outerOff int      // offset of the outer IPv4 header in the frame
 	greOff   int
 	peerMAC  packet.MAC
 }
@@ -28,7 +29,7 @@ func (w *Worker) localDeliver4(f *Frame, in *PortInfo) {
 	if gw := w.env.Gateway; gw != nil {
 		switch {
 		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE:
-			w.decap4(f, in, gw)
+			w.decap(f, in, gw)
 			return
 		case in.Role == RoleExternal:
 			if e, ok := gw.EIPByAddr(p.Dst4()); ok {
@@ -40,9 +41,9 @@ func (w *Worker) localDeliver4(f *Frame, in *PortInfo) {
 	w.local(f)
 }
 
-// decap4 terminates a GRE packet from the underlay: the key selects the
-// tenant, whose VRF routes the inner packet.
-func (w *Worker) decap4(f *Frame, in *PortInfo, gw *Gateway) {
+// decap terminates a GRE packet from the underlay (IPv4 or IPv6): the key
+// selects the tenant, whose VRF routes the inner packet.
+func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway) {
 	p := &w.p
 	data := f.Data()
 	if p.L4Off == 0 || p.Frag {
@@ -69,8 +70,9 @@ func (w *Worker) decap4(f *Frame, in *PortInfo, gw *Gateway) {
 	w.tun = tunnel{
 		tenant:   ti,
 		key:      p.GREKey,
-		outerSrc: p.Src4(),
-		outerDst: p.Dst4(),
+		outerSrc: p.Src,
+		outerDst: p.Dst,
+		v6:       p.IPVersion == 6,
 		outerOff: p.L3Off,
 		greOff:   p.L4Off,
 		peerMAC:  packet.Ethernet(data).Src(),
@@ -250,6 +252,10 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 		// names only the destination (bug 2).
 		key, hasKey = t.Key, true
 	}
+	if nh.Encap.OuterDst.Is6() {
+		w.encap6(f, nh.Port, as16(nh.Encap.OuterSrc), nh.Encap.OuterSrc.Is6(), as16(nh.Encap.OuterDst), key, hasKey)
+		return
+	}
 	w.encap4(f, nh.Port, as4(nh.Encap.OuterSrc), nh.Encap.OuterSrc.Is4(), as4(nh.Encap.OuterDst), key, hasKey)
 }
 
@@ -316,6 +322,64 @@ func (w *Worker) encap4(f *Frame, port uint16, outerSrc [4]byte, hasSrc bool, ou
 	w.tx(f, port)
 }
 
+// encap6 is encap4 over an IPv6 underlay: outer IPv6 (next header GRE,
+// hop limit 64, the inner DSCP/ECN as traffic class) + GRE.
+func (w *Worker) encap6(f *Frame, port uint16, outerSrc [16]byte, hasSrc bool, outerDst [16]byte, key uint32, hasKey bool) {
+	p := &w.p
+	env := w.env
+	out := &env.Ports[port]
+	if !hasSrc {
+		if !out.HasAddr6 {
+			w.drop(f, DropNoTunnelSource)
+			return
+		}
+		outerSrc = out.Addr6
+	}
+	greLen := packet.GREHeaderLength(hasKey)
+	over := packet.IPv6Size + greLen
+	if over+p.L3Len > int(out.MTU) {
+		w.drop(f, DropMTUExceeded)
+		return
+	}
+	unh, ok := env.VRFs[out.VRF].Table().Lookup6(outerDst)
+	if !ok || unh.Local || unh.HasEncap || unh.HasNextVRF || unh.Port != port {
+		w.drop(f, DropNoTunnelRoute)
+		return
+	}
+	next := outerDst
+	if unh.Via.IsValid() {
+		next = as16(unh.Via)
+	}
+	mac, ok := w.neigh.Lookup6(port, next)
+	if !ok {
+		w.drop(f, DropNoNeighbor)
+		return
+	}
+	start := f.Off + p.L3Off - over - packet.EthernetSize
+	if start < 0 {
+		w.drop(f, DropNoHeadroom)
+		return
+	}
+	tos := packet.IPv4(f.Buf[f.Off+p.L3Off:]).TOS()
+	payload := greLen + p.L3Len
+	f.Off = start
+	f.Len = packet.EthernetSize + over + p.L3Len
+	b := f.Data()
+	packet.EncodeEthernet(b, packet.MAC(mac), packet.MAC(out.MAC), packet.EtherTypeIPv6)
+	packet.EncodeIPv6(b[packet.EthernetSize:], packet.IPv6Fields{
+		TrafficClass:  tos, // RFC 2983, as for IPv4
+		PayloadLength: uint16(payload),
+		NextHeader:    packet.ProtoGRE,
+		HopLimit:      64,
+		Src:           outerSrc,
+		Dst:           outerDst,
+	})
+	packet.EncodeGRE(b[packet.EthernetSize+packet.IPv6Size:], packet.EtherTypeIPv4, key, hasKey)
+	pad(f)
+	w.stats.Events[EventEncap]++
+	w.tx(f, port)
+}
+
 // tunnelEcho answers an ICMP echo request to the gateway's overlay address
 // through the tunnel it came by. The outer headers are reused in place with
 // source and destination swapped, so the reply carries the request's GRE
@@ -373,24 +437,37 @@ func (w *Worker) tunnelReply(f *Frame) {
 func (w *Worker) tunnelReplyPrepared(f *Frame) {
 	data := f.Data()
 	tun := &w.tun
-	outer := packet.IPv4(data[tun.outerOff:])
-	outer.SetSrc(tun.outerDst)
-	outer.SetDst(tun.outerSrc)
-	outer.SetTTL(64)
-	outer.SetChecksum(outer.CalculateChecksum())
-	gre := packet.GRE(data[tun.greOff : tun.outerOff+int(outer.TotalLength())])
+	var end int
+	var mac [6]byte
+	var found bool
+	if tun.v6 {
+		outer := packet.IPv6(data[tun.outerOff:])
+		outer.SetSrc(tun.outerDst)
+		outer.SetDst(tun.outerSrc)
+		outer.SetHopLimit(64)
+		end = tun.outerOff + packet.IPv6Size + int(outer.PayloadLength())
+		mac, found = w.neigh.Lookup6(f.InPort, tun.outerSrc)
+	} else {
+		outer := packet.IPv4(data[tun.outerOff:])
+		outer.SetSrc([4]byte(tun.outerDst[:4]))
+		outer.SetDst([4]byte(tun.outerSrc[:4]))
+		outer.SetTTL(64)
+		outer.SetChecksum(outer.CalculateChecksum())
+		end = tun.outerOff + int(outer.TotalLength())
+		mac, found = w.neigh.Lookup4(f.InPort, [4]byte(tun.outerSrc[:4]))
+	}
+	gre := packet.GRE(data[tun.greOff:end])
 	if gre.HasChecksum() {
 		gre.SetChecksum(0)
 		gre.SetChecksum(gre.CalculateChecksum())
 	}
 	eth := packet.Ethernet(data)
-	mine := packet.MAC(w.env.Ports[f.InPort].MAC)
 	peer := tun.peerMAC
-	if mac, ok := w.neigh.Lookup4(f.InPort, tun.outerSrc); ok {
+	if found {
 		peer = packet.MAC(mac)
 	}
 	eth.SetDst(peer)
-	eth.SetSrc(mine)
+	eth.SetSrc(packet.MAC(w.env.Ports[f.InPort].MAC))
 	f.Verdict = VerdictTx
 	f.OutPort = f.InPort
 }
