@@ -80,3 +80,31 @@ func TestNAT64Testbed(t *testing.T) {
 		t.Fatal("NAT64 testbed reported failures")
 	}
 }
+
+// TestScaleoutTestbed runs testbed/scaleout.sh test: BIRD, an access tier
+// (xdpgw access + manager) and three then four NAT64 servers announcing
+// their VIP by BGP; 300 long-lived TCP connections; a server stopped
+// breaks only its own connections (about 1/3), a server added only those
+// Maglev moves to it (about 1/4), tables updated within a second.
+func TestScaleoutTestbed(t *testing.T) {
+	needRoot(t)
+	for _, c := range []string{"bird", "birdc", "curl", "python3"} {
+		if _, err := exec.LookPath(c); err != nil {
+			t.Skipf("scale-out testbed needs %s (testbed/deps.sh installs it): skipped", c)
+		}
+	}
+	xdpgw := filepath.Join(t.TempDir(), "xdpgw")
+	if b, err := exec.Command("go", "build", "-o", xdpgw, "../cmd/xdpgw").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	cmd := exec.Command("./scaleout.sh", "test")
+	cmd.Env = append(os.Environ(), "XDPGW_BIN="+xdpgw, "SO_RUN="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	t.Logf("testbed/scaleout.sh test:\n%s", out)
+	if err != nil {
+		t.Fatalf("scale-out testbed failed: %v", err)
+	}
+	if strings.Contains(string(out), "FAIL ") || !strings.Contains(string(out), " 0 failed") {
+		t.Fatal("scale-out testbed reported failures")
+	}
+}

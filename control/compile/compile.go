@@ -9,6 +9,7 @@ import (
 	"net/netip"
 
 	"xdpgw/control/config"
+	"xdpgw/dataplane/access"
 	"xdpgw/dataplane/fib"
 	"xdpgw/dataplane/neigh"
 	"xdpgw/dataplane/pipeline"
@@ -37,6 +38,10 @@ type Options struct {
 	// interface). Nil: such ports get a locally administered MAC derived
 	// from their index, 02:00:00:00:ff:NN, which is what replay uses.
 	InterfaceMAC func(iface string) ([6]byte, error)
+	// Access is the software access target whose tables the access stage
+	// reads on ports of role access (Env.Access); the daemon creates it
+	// for role access and keeps it across reloads. Nil: no access tier.
+	Access *access.Target
 }
 
 // Build compiles cfg (already validated by config.Parse) with default options.
@@ -57,7 +62,7 @@ func BuildWith(cfg *config.Config, opts Options) (*Runtime, error) {
 		rt.VRFNames = append(rt.VRFNames, v.Name)
 	}
 	portIndex := map[string]uint16{}
-	env := &pipeline.Env{ICMPRate: DefaultICMPRate, ICMPBurst: DefaultICMPBurst}
+	env := &pipeline.Env{ICMPRate: DefaultICMPRate, ICMPBurst: DefaultICMPBurst, Access: opts.Access}
 	for i, p := range cfg.Ports {
 		portIndex[p.Name] = uint16(i)
 		role, ok := pipeline.ParseRole(p.Role)

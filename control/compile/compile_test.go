@@ -7,6 +7,7 @@ import (
 
 	"xdpgw/control/compile"
 	"xdpgw/control/config"
+	"xdpgw/dataplane/access"
 	"xdpgw/dataplane/fib"
 )
 
@@ -160,5 +161,25 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestAccessOption: the access target given in Options becomes Env.Access
+// (the access stage reads it on ports of role access); none by default.
+func TestAccessOption(t *testing.T) {
+	cfg := config.Default()
+	if rt := build(t, cfg); rt.Env.Access != nil {
+		t.Fatal("Env.Access set without Options.Access")
+	}
+	target, err := access.NewTarget(4, 8, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := compile.BuildWith(cfg, compile.Options{Access: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.Env.Access != target {
+		t.Fatal("Env.Access is not the target of Options.Access")
 	}
 }

@@ -141,6 +141,9 @@ type NAT64 struct {
 	StaticBIB []StaticBIB   `yaml:"static_bib"`
 	Hairpin   *bool         `yaml:"hairpinning"` // default true
 	Fragments FragmentLimit `yaml:"fragments"`
+	// VIP is the cluster VIP this server announces by BGP (as a /32, with
+	// its pools) so that the access tier sends it flows; empty: none.
+	VIP string `yaml:"vip"`
 }
 
 // Pool is a range of IPv4 source addresses and ports.
@@ -188,6 +191,10 @@ type Access struct {
 	Prefix    string   `yaml:"prefix"`     // the /96 announced upstream
 	VIPs      []VIP    `yaml:"vips"`
 	P4Runtime *P4RTCfg `yaml:"p4runtime"`
+	// ServerPort is the port behind which the NAT64 servers are: a name
+	// from ports (its index is the target's port number) or a device port
+	// number. The manager writes it into set_vip and set_pool_nexthop.
+	ServerPort string `yaml:"server_port"`
 }
 
 // VIP is a NAT64 cluster VIP and the EIPs it serves.

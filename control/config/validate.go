@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,9 +19,12 @@ const (
 	// MaxMaglevTableSize bounds access.table_size (a Tofino exact-match
 	// table of (VIP, index) entries; memory in the software target).
 	MaxMaglevTableSize = 1 << 24
-	maxQueues          = 1024
-	maxIfName          = 15  // IFNAMSIZ - 1
-	maxSocketPath      = 107 // sizeof(sockaddr_un.sun_path) - 1
+	// MaxDevicePort bounds a numeric access.server_port (access.p4's
+	// 9-bit port).
+	MaxDevicePort = 511
+	maxQueues     = 1024
+	maxIfName     = 15  // IFNAMSIZ - 1
+	maxSocketPath = 107 // sizeof(sockaddr_un.sun_path) - 1
 )
 
 // validator collects problems with their lines.
@@ -43,7 +47,7 @@ func (c *Config) Validate() error {
 	v.neighbors(ports)
 	v.tenants(vrfs)
 	v.nat64()
-	v.access()
+	v.access(ports)
 	v.bgp()
 	v.sessions()
 	v.api()
@@ -712,6 +716,9 @@ func (v *validator) nat64() []poolInfo {
 		v.bad("nat64.fragments.max_pending", "max_pending %d must be at least 1", n.Fragments.MaxPending)
 	}
 	v.duration("nat64.fragments.timeout", n.Fragments.Timeout)
+	if n.VIP != "" {
+		v.addr4("nat64.vip", n.VIP)
+	}
 	return pools
 }
 
@@ -781,10 +788,29 @@ func isPrime(n int) bool {
 	return true
 }
 
-func (v *validator) access() {
+func (v *validator) access(ports portInfo) {
 	a := v.c.Access
 	if a == nil {
+		if slices.Contains(v.c.Node.Roles, NodeManager) {
+			v.bad("access", "missing access section (role manager programs the access tier it describes)")
+		}
 		return
+	}
+	if slices.Contains(v.c.Node.Roles, NodeManager) && v.c.BGP == nil {
+		v.bad("access", "role manager learns the VIPs' next hops by BGP: add a bgp section")
+	}
+	switch {
+	case a.ServerPort == "":
+		if slices.Contains(v.c.Node.Roles, NodeManager) && len(a.VIPs) > 0 {
+			v.bad("access.server_port", "missing server_port (role manager needs the port the NAT64 servers are behind)")
+		}
+	case ports[a.ServerPort] != nil:
+	default:
+		if n, err := strconv.Atoi(a.ServerPort); err != nil {
+			v.bad("access.server_port", "unknown port %q (not in ports, and not a device port number)", a.ServerPort)
+		} else if n < 0 || n > MaxDevicePort {
+			v.bad("access.server_port", "device port %d out of range 0..%d", n, MaxDevicePort)
+		}
 	}
 	switch {
 	case a.TableSize < 2 || a.TableSize > MaxMaglevTableSize:

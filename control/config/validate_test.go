@@ -11,6 +11,7 @@ import (
 const (
 	onePort    = "ports: [{name: p, role: external}]\n"
 	tenantVRFs = "vrfs: [{name: t}, {name: u}]\n"
+	bgpOK      = "bgp: {asn: 64512, router_id: 10.0.0.1}\n"
 )
 
 // rule returns a config with one tenant whose ingress rule set holds the
@@ -180,6 +181,12 @@ func TestValidateRules(t *testing.T) {
 		{"access eip on two vips", "access: {prefix: 64:ff9b::/96, vips: [{vip: 100.64.0.1, eips: [2.2.2.11]}, {vip: 100.64.0.2, eips: [2.2.2.11]}]}", "access.vips[1].eips[0]", "eip 2.2.2.11 already served by access.vips[0].eips[0]", 0},
 		{"access p4runtime address missing", "access: {prefix: 64:ff9b::/96, p4runtime: {device_id: 1}}", "access.p4runtime.address", "missing address", 0},
 		{"access p4runtime address bad", "access: {prefix: 64:ff9b::/96, p4runtime: {address: localhost}}", "access.p4runtime.address", "want host:port", 0},
+		{"access server port unknown", "access: {prefix: 64:ff9b::/96, server_port: nat}", "access.server_port", `unknown port "nat" (not in ports, and not a device port number)`, 0},
+		{"access server port number", "access: {prefix: 64:ff9b::/96, server_port: '512'}", "access.server_port", "device port 512 out of range 0..511", 0},
+		{"manager without server port", "node: {roles: [manager]}\naccess: {prefix: 64:ff9b::/96, vips: [{vip: 100.64.0.1}]}", "access.server_port", "missing server_port (role manager", 0},
+		{"manager without access", "node: {roles: [manager]}", "access", "missing access section", 0},
+		{"manager without bgp", "node: {roles: [manager]}\naccess: {prefix: 64:ff9b::/96}", "access", "role manager learns the VIPs' next hops by BGP", 0},
+		{"nat64 vip ipv6", nat64("  vip: '2001:db8::1'\n"), "nat64.vip", "want an ipv4 address", 0},
 
 		// bgp
 		{"bgp asn zero", "bgp: {router_id: 1.2.3.4}", "bgp.asn", "missing asn", 0},
@@ -237,6 +244,9 @@ func TestValidateAccepts(t *testing.T) {
 		{"nat64 static bib", nat64("  static_bib: [{proto: tcp, ipv6: '[2001:db8::1]:80', ipv4: '198.51.100.1:8080'}, {proto: udp, ipv6: '[2001:db8::1]:80', ipv4: '198.51.100.1:8080'}]\n")},
 		{"nat64 syn limit off", nat64("  syn_limit: {default: 0, per_eip: [{eip: 2.2.2.11, rate: 0}]}\n")},
 		{"access small prime", "access: {table_size: 7, prefix: 64:ff9b::/96}"},
+		{"manager with server port name", "node: {roles: [access, manager]}\nports: [{name: down, role: access}]\naccess: {prefix: 64:ff9b::/96, server_port: down, vips: [{vip: 100.64.0.1, eips: [2.2.2.11]}]}\n" + bgpOK},
+		{"manager with device port", "node: {roles: [manager]}\naccess: {prefix: 64:ff9b::/96, server_port: '17', vips: [{vip: 100.64.0.1}]}\n" + bgpOK},
+		{"nat64 vip", nat64("  vip: 100.64.0.1\n")},
 		{"api abstract socket", "api: {socket: '@xdpgw', metrics: ':9100'}"},
 		{"bgp ipv6 peer and listen", "bgp: {asn: 4200000000, router_id: 10.0.0.1, listen: '[::]:1179', peers: [{address: '2001:db8::2', asn: 65000}]}"},
 	}

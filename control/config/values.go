@@ -510,6 +510,35 @@ func (a Access) CheckBackends(n int) error {
 	return nil
 }
 
+// ParsedVIP returns the cluster VIP the NAT64 server announces, or the
+// zero Addr when nat64.vip is empty.
+func (n NAT64) ParsedVIP() netip.Addr {
+	if n.VIP == "" {
+		return netip.Addr{}
+	}
+	return mustAddr(n.VIP)
+}
+
+// ServerPortIndex returns the port number access.server_port names: the
+// index of the port of that name in c.Ports, or the number written. ok is
+// false when server_port is empty.
+func (c *Config) ServerPortIndex() (port uint16, ok bool) {
+	a := c.Access
+	if a == nil || a.ServerPort == "" {
+		return 0, false
+	}
+	for i, p := range c.Ports {
+		if p.Name == a.ServerPort {
+			return uint16(i), true
+		}
+	}
+	n, err := strconv.Atoi(a.ServerPort)
+	if err != nil || n < 0 || n > MaxDevicePort {
+		return 0, false
+	}
+	return uint16(n), true
+}
+
 // ParsedVIP returns the VIP address.
 func (v VIP) ParsedVIP() netip.Addr { return mustAddr(v.VIP) }
 

@@ -208,3 +208,28 @@ bgp: {asn: 1, router_id: 1.2.3.4, peers: [{address: 10.0.0.1, asn: 2}]}
 		t.Error("FindPort(nope) found something")
 	}
 }
+
+func TestServerPortIndex(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		port uint16
+		ok   bool
+	}{
+		{"no access", "{}", 0, false},
+		{"empty", "access: {prefix: 64:ff9b::/96}", 0, false},
+		{"port name", "ports: [{name: up, role: access}, {name: down, role: access}]\naccess: {prefix: 64:ff9b::/96, server_port: down}", 1, true},
+		{"device port", "access: {prefix: 64:ff9b::/96, server_port: '17'}", 17, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Parse([]byte(tt.src), "test.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, ok := c.ServerPortIndex(); p != tt.port || ok != tt.ok {
+				t.Errorf("ServerPortIndex() = %d, %v; want %d, %v", p, ok, tt.port, tt.ok)
+			}
+		})
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
@@ -17,9 +19,12 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"xdpgw/control/access"
+	"xdpgw/control/bgp"
 	"xdpgw/control/compile"
 	"xdpgw/control/config"
 	"xdpgw/control/daemon/xdpprog"
+	"xdpgw/control/manager"
 	"xdpgw/dataplane/afxdp"
 	"xdpgw/dataplane/pipeline"
 )
@@ -49,7 +54,7 @@ func Run(ctx context.Context, opts Options) error {
 	// Signals are ours from the start, so that a SIGTERM during setup
 	// still detaches what was attached.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2)
 	defer signal.Stop(sigs)
 	defer d.shutdown()
 	if err := d.start(); err != nil {
@@ -81,6 +86,16 @@ type daemon struct {
 	// stopping silences the subscription's error callback (another
 	// goroutine) once the daemon closes it.
 	stopping atomic.Bool
+
+	// Control-plane roles (roles.go).
+	target    *access.Server // role access: the software target
+	speaker   *bgp.Speaker
+	announced []netip.Prefix
+	mgr       *manager.Manager
+	mgrCancel context.CancelFunc
+	mgrDone   chan struct{}
+	api       *http.Server
+	apiPath   string
 }
 
 func (d *daemon) configName() string {
@@ -115,7 +130,19 @@ func (d *daemon) load() (*compile.Runtime, []int, error) {
 		}
 		idx = append(idx, l.Attrs().Index)
 	}
-	rt, err := compile.BuildWith(cfg, compile.Options{InterfaceMAC: func(iface string) ([6]byte, error) {
+	copts := compile.Options{}
+	// The access target is created at start only, and kept for the
+	// daemon's life: its P4Runtime server and the manager hold it, so a
+	// reload keeps it whatever the new roles say (they need a restart).
+	if d.target == nil && d.rt == nil && runsAccess(cfg) {
+		if err := d.newTarget(cfg); err != nil {
+			return nil, nil, err
+		}
+	}
+	if d.target != nil {
+		copts.Access = d.target.Target()
+	}
+	copts.InterfaceMAC = func(iface string) ([6]byte, error) {
 		l, err := netlink.LinkByName(iface)
 		if err != nil {
 			return [6]byte{}, err
@@ -124,7 +151,8 @@ func (d *daemon) load() (*compile.Runtime, []int, error) {
 			return [6]byte{}, errors.New("not an Ethernet interface")
 		}
 		return [6]byte(l.Attrs().HardwareAddr), nil
-	}})
+	}
+	rt, err := compile.BuildWith(cfg, copts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", d.configName(), err)
 	}
@@ -228,7 +256,10 @@ func (d *daemon) start() error {
 	}
 	d.lastRx = make([]uint64, len(specs))
 	d.lastAt = time.Now()
-	d.log.Info("xdpgw running", "config", d.configName(), "ports", strings.Join(rt.PortNames, ","), "neighbours", n)
+	if err := d.startRoles(); err != nil {
+		return fmt.Errorf("%s: %w", d.configName(), err)
+	}
+	d.log.Info("xdpgw running", "config", d.configName(), "ports", strings.Join(rt.PortNames, ","), "neighbours", n, "roles", strings.Join(rt.Config.Node.Roles, ","))
 	if d.opts.Ready != nil {
 		d.opts.Ready()
 	}
@@ -282,9 +313,20 @@ func (d *daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 			d.log.Info("stopping", "reason", ctx.Err())
 			return nil
 		case s := <-sigs:
-			if s == syscall.SIGHUP {
+			switch s {
+			case syscall.SIGHUP:
 				if err := d.reload(); err != nil {
 					d.log.Error("reload refused; the running configuration stays", "config", d.configName(), "err", err)
+				}
+				continue
+			case syscall.SIGUSR1:
+				if err := d.drain(); err != nil {
+					d.log.Error("drain (SIGUSR1)", "err", err)
+				}
+				continue
+			case syscall.SIGUSR2:
+				if err := d.resume(); err != nil {
+					d.log.Error("resume (SIGUSR2)", "err", err)
 				}
 				continue
 			}
@@ -372,6 +414,9 @@ func (d *daemon) reload() error {
 		d.nb.static, d.nb.cache = oldStatic, oldCache
 		return fmt.Errorf("%s: %w", d.configName(), err)
 	}
+	if !sameControl(d.rt.Config, rt.Config) {
+		d.log.Warn("reload: node.roles, bgp, access and nat64.vip changes need a restart; the control plane keeps the old ones")
+	}
 	d.rt = rt
 	if err := d.syncOwned(rt); err != nil {
 		d.log.Warn("owned-address map not updated", "err", err)
@@ -432,10 +477,13 @@ func (d *daemon) logStats() {
 	d.log.Info("stats", "ports", strings.TrimSuffix(b.String(), "; "), "drops", st.TotalDrops())
 }
 
-// shutdown detaches the XDP programs first (traffic goes back to the
-// kernel), then stops the workers, closes the sockets and maps, and logs
-// the summary.
+// shutdown stops the control-plane roles first (the BGP speaker withdraws
+// our routes, so peers stop sending traffic here), then detaches the XDP
+// programs (traffic goes back to the kernel), then stops the workers,
+// closes the sockets and maps, and logs the summary.
 func (d *daemon) shutdown() {
+	// Routes first: peers stop sending us traffic while we still forward.
+	d.stopRoles()
 	for _, a := range d.attached {
 		if err := a.Detach(); err != nil {
 			d.log.Error("detach XDP", "interface", a.Name, "err", err)
