@@ -603,12 +603,21 @@ func (m *Manager) applyPool(ctx context.Context, p *pending) {
 	}
 	_, hops, _ := backends(p.u)
 	if len(hops) == 0 {
-		// access.p4's client has no delete verb for pool_route: the
-		// entry stays (pointing at a server that left) until the
-		// manager restarts; replies to a withdrawn pool have nowhere
-		// else to go anyway.
+		// The server withdrew its pool: its route goes too, so replies
+		// to it are counted as access_no_pool_route, not sent to a
+		// server that left.
+		if st.withdrawn {
+			return
+		}
 		st.withdrawn = true
-		m.log.Info("manager: pool withdrawn (its pool_route entry stays)", "pool", pfx)
+		m.c.poolWrites.Add(1)
+		if err := m.acc.DeletePool(ctx, pfx); err != nil {
+			m.c.writeErrors.Add(1)
+			m.needSync = true
+			m.log.Warn("manager: deleting the pool route failed; reconciling", "pool", pfx, "err", err)
+			return
+		}
+		m.log.Info("manager: pool withdrawn, route deleted", "pool", pfx)
 		return
 	}
 	if len(hops) > 1 {

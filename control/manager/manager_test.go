@@ -448,8 +448,8 @@ func TestManagerPools(t *testing.T) {
 		t.Fatalf("pools %+v, stats %+v", s.Pools, s.Stats)
 	}
 	r.apply(t, pathUpdate(pool))
-	if s := r.m.Tables(); !s.Pools[0].Withdrawn {
-		t.Fatalf("withdrawn pool: %+v", s.Pools)
+	if s := r.m.Tables(); !s.Pools[0].Withdrawn || s.Stats.PoolWrites != 2 || s.Stats.WriteErrors != 0 {
+		t.Fatalf("withdrawn pool: %+v, stats %+v (want its route deleted: a second pool write)", s.Pools, s.Stats)
 	}
 	// IPv6 prefixes (a default route from upstream) are ignored.
 	r.apply(t, pathUpdate(netip.MustParsePrefix("::/0"), "A"))

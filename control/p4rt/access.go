@@ -237,6 +237,19 @@ func (a *Access) SetPool(ctx context.Context, pool netip.Prefix, dmac net.Hardwa
 	return a.put(ctx, te)
 }
 
+// DeletePool removes a pool's route (its NAT64 server withdrew it).
+func (a *Access) DeletePool(ctx context.Context, pool netip.Prefix) error {
+	if !pool.Addr().Is4() || pool.Bits() == 0 {
+		return fmt.Errorf("p4rt: pool %s: need an IPv4 prefix of length >= 1", pool)
+	}
+	v, _ := ip4(pool.Masked().Addr())
+	te, err := a.enc.Entry(p4.TablePoolRoute, []Match{{Field: p4.FieldDst, Value: v, PrefixLen: int32(pool.Bits())}}, "")
+	if err != nil {
+		return err
+	}
+	return a.del(ctx, te)
+}
+
 // SetPortSMAC sets the source MAC of an output port.
 func (a *Access) SetPortSMAC(ctx context.Context, port uint16, mac net.HardwareAddr) error {
 	if len(mac) != 6 {
