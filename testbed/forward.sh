@@ -183,6 +183,21 @@ reload_good() {
 	grep "configuration reloaded" "$WORK/xdpgw.log" && grep " 0% packet loss" "$WORK/reload-ping.out"
 }
 
+xdp_reattach() {
+	# Someone removes xdpgw's program: the daemon notices within its 2-s
+	# health check and puts it back (logged and counted).
+	ip -n "$NS_GW" link set dev axdp-ga xdpdrv off 2>/dev/null || ip -n "$NS_GW" link set dev axdp-ga xdp off
+	for _ in $(seq 1 40); do
+		if grep -q "XDP program re-attached" "$WORK/xdpgw.log" && ip -n "$NS_GW" link show axdp-ga | grep -q "prog/xdp"; then
+			in_a ping -n -c 2 -i 0.2 -W 1 10.10.2.2
+			return
+		fi
+		sleep 0.2
+	done
+	grep -i "xdp" "$WORK/xdpgw.log" | tail -5
+	return 1
+}
+
 test_all() {
 	up
 	trap 'down' EXIT INT TERM
@@ -202,6 +217,7 @@ test_all() {
 	check "xdpgw still running" forwarded
 	check "SIGHUP with a bad config is refused, forwarding continues" reload_bad
 	check "SIGHUP with a good config is applied" reload_good
+	check "XDP program removed by someone else is re-attached" xdp_reattach
 	# The summary at exit shows frames in/out per port and drops.
 	pid=$(cat "$PIDFILE")
 	kill -TERM "$pid"

@@ -67,16 +67,19 @@ type daemon struct {
 	opts Options
 	log  *slog.Logger
 
-	rt       *compile.Runtime
-	ifindex  []int
-	engine   *afxdp.Engine
-	dp       *pipeline.Dataplane
-	owned    *ebpf.Map
-	progs    []*xdpprog.Program
-	attached []*xdpprog.Attachment
-	detached []bool // per port: the program was removed by someone else (logged once)
-	nb       *neighbours
-	started  time.Time
+	rt             *compile.Runtime
+	ifindex        []int
+	engine         *afxdp.Engine
+	dp             *pipeline.Dataplane
+	owned          *ebpf.Map
+	progs          []*xdpprog.Program
+	attached       []*xdpprog.Attachment
+	detached       []bool // per port: the program was removed by someone else (logged once)
+	reattachFailed []bool // per port: re-attaching failed (logged once)
+	detachCount    int    // removals noticed
+	reattachCount  int    // programs put back
+	nb             *neighbours
+	started        time.Time
 
 	nlDone  chan struct{}
 	nlCh    chan netlink.NeighUpdate
@@ -242,6 +245,7 @@ func (d *daemon) start() error {
 		return err
 	}
 	d.detached = make([]bool, len(specs))
+	d.reattachFailed = make([]bool, len(specs))
 	for p, prog := range d.progs {
 		a, err := xdpprog.Attach(idx[p], rt.Interfaces[p], prog.Prog)
 		if err != nil {
@@ -374,8 +378,10 @@ func (d *daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 	}
 }
 
-// checkAttached notices an XDP program removed by someone else (logged
-// once per port; traffic of that port then goes to the kernel).
+// checkAttached notices an XDP program removed by someone else and puts it
+// back (the port's traffic went to the kernel meanwhile). The removal is
+// logged once; a re-attach that fails (another program took the
+// interface) is retried at every check, logged once, and counted.
 func (d *daemon) checkAttached() {
 	for p, a := range d.attached {
 		on, err := a.Attached()
@@ -388,8 +394,21 @@ func (d *daemon) checkAttached() {
 		}
 		if !d.detached[p] {
 			d.detached[p] = true
-			d.log.Error("XDP program was removed from the interface by someone else: the port's traffic now goes to the kernel; restart xdpgw to re-attach", "port", d.rt.PortNames[p], "interface", a.Name)
+			d.detachCount++
+			d.log.Error("XDP program was removed from the interface by someone else: the port's traffic goes to the kernel until it is re-attached", "port", d.rt.PortNames[p], "interface", a.Name)
 		}
+		na, err := xdpprog.Attach(d.ifindex[p], d.rt.Interfaces[p], d.progs[p].Prog)
+		if err != nil {
+			if !d.reattachFailed[p] {
+				d.reattachFailed[p] = true
+				d.log.Error("cannot re-attach the XDP program; retrying every check", "port", d.rt.PortNames[p], "interface", a.Name, "err", err)
+			}
+			continue
+		}
+		d.attached[p] = na
+		d.detached[p], d.reattachFailed[p] = false, false
+		d.reattachCount++
+		d.log.Warn("XDP program re-attached", "port", d.rt.PortNames[p], "interface", na.Name, "mode", na.Mode.String(), "reattaches", d.reattachCount)
 	}
 }
 
@@ -551,5 +570,5 @@ func (d *daemon) summary() {
 	if len(evs) > 0 {
 		d.log.Info("summary events", evs...)
 	}
-	d.log.Info("stopped", "uptime", time.Since(d.started).Round(time.Second).String(), "next_hops_resolved", d.resolve)
+	d.log.Info("stopped", "uptime", time.Since(d.started).Round(time.Second).String(), "next_hops_resolved", d.resolve, "xdp_removed", d.detachCount, "xdp_reattached", d.reattachCount)
 }
