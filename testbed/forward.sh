@@ -198,6 +198,21 @@ xdp_reattach() {
 	return 1
 }
 
+link_flap() {
+	# The port's interface goes down and up under traffic: forwarding
+	# resumes without a restart.
+	in_a ping -n -c 30 -i 0.1 -W 1 10.10.2.2 >"$WORK/flap-ping.out" 2>&1 &
+	ping_pid=$!
+	sleep 0.5
+	ip -n "$NS_GW" link set dev axdp-gb down
+	sleep 0.5
+	ip -n "$NS_GW" link set dev axdp-gb up
+	wait $ping_pid || true
+	kill -0 "$(cat "$PIDFILE")" || return 1
+	sleep 1
+	in_a ping -n -c 3 -i 0.2 -W 1 10.10.2.2
+}
+
 test_all() {
 	up
 	trap 'down' EXIT INT TERM
@@ -218,6 +233,7 @@ test_all() {
 	check "SIGHUP with a bad config is refused, forwarding continues" reload_bad
 	check "SIGHUP with a good config is applied" reload_good
 	check "XDP program removed by someone else is re-attached" xdp_reattach
+	check "interface down and up under traffic: forwarding resumes" link_flap
 	# The summary at exit shows frames in/out per port and drops.
 	pid=$(cat "$PIDFILE")
 	kill -TERM "$pid"
