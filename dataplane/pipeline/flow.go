@@ -120,6 +120,12 @@ func (w *Worker) flowHit(p *packet.Parsed, zone uint16, src, dst [4]byte, tenant
 		w.sw.Delete(e.Handle)
 		return false
 	}
+	// An ICMP flow admits the echo that opened it one way and replies the
+	// other way: a request arriving on the reply's key is a new request
+	// that the rules must judge (the key holds only the identifier).
+	if p.Proto == packet.ProtoICMP && (p.ICMPType == packet.ICMPv4Echo) != (e.Dir == session.DirForward) {
+		return false
+	}
 	_, tport, iport := FlowPorts(e.Value)
 	if e.Value[flowGen] != w.env.gen || tport != tenantPort || iport != inetPort {
 		w.sw.Delete(e.Handle)

@@ -77,6 +77,17 @@ type NAT64 struct {
 	RejectNonGlobalWithWK bool // RFC 6052 3.1: 64:ff9b::/96 only for global IPv4
 }
 
+// staticHolds reports whether (T,t) of proto belongs to a static binding:
+// dynamic mappings never take it (RFC 6146 3.5.1.1).
+func (n *NAT64) staticHolds(proto uint8, t [4]byte, port uint16) bool {
+	for i := range n.Static {
+		if s := &n.Static[i]; s.Proto == proto && s.V4 == t && s.Port4 == port {
+			return true
+		}
+	}
+	return false
+}
+
 func (n *NAT64) inPool(a [4]byte) bool {
 	for i := range n.Pools {
 		if n.Pools[i].contains(a) {
@@ -264,6 +275,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
 		copy(t[:], e.Other.Dst[:4])
 		tport = e.Other.DstPort
+		w.refreshBIB(e, p.Proto, &p.Src, p.SrcPort)
 		if p.Proto == packet.ProtoTCP {
 			w.sw.UpdateTCP(e.Handle, e.Dir, p.TCPFlags, w.now)
 		} else {
@@ -398,6 +410,9 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 		span := uint64(pool.PortHi-pool.PortLo) + 1
 		port := pool.PortLo + uint16(h%span)
 		t = [4]byte{byte(addr >> 24), byte(addr >> 16), byte(addr >> 8), byte(addr)}
+		if n.staticHolds(proto, t, port) {
+			continue // reserved by an administrator's binding
+		}
 		*rk = session.Key{Family: session.FamilyIPv4, Zone: zoneBIB, Proto: proto, SrcPort: port}
 		copy(rk.Src[:4], t[:])
 		_, r := w.sw.Insert(bk, rk, cls, session.StateClosed, session.Value{}, w.now)
@@ -513,6 +528,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 	e := &w.ent
 	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
 		x6, xport = e.Other.Src, e.Other.SrcPort
+		w.refreshBIB(e, p.Proto, &x6, xport)
 		if p.Proto == packet.ProtoTCP {
 			w.sw.UpdateTCP(e.Handle, e.Dir, p.TCPFlags, w.now)
 		} else {
@@ -661,7 +677,7 @@ func (w *Worker) nat64OutError(f *Frame, in *PortInfo, n *NAT64, eip [4]byte) {
 		k.SrcPort, k.DstPort = em.DstPort, em.SrcPort
 	}
 	e := &w.ent
-	if w.sw == nil || !w.sw.Lookup(k, e) {
+	if w.sw == nil || !w.sw.Lookup(k, e) || w.sw.Table().Expired(e, w.now) {
 		w.drop(f, DropNAT64NoSession)
 		return
 	}
@@ -704,7 +720,7 @@ func (w *Worker) nat64InError(f *Frame, in *PortInfo, n *NAT64) {
 		k.SrcPort, k.DstPort = em.DstPort, em.SrcPort
 	}
 	e := &w.ent
-	if w.sw == nil || !w.sw.Lookup(k, e) {
+	if w.sw == nil || !w.sw.Lookup(k, e) || w.sw.Table().Expired(e, w.now) {
 		w.drop(f, DropNAT64NoSession)
 		return
 	}
@@ -873,4 +889,22 @@ func (w *Worker) sendV6ToV4(f *Frame, in *PortInfo, n *NAT64, a *nat64.Addrs, po
 	pad(f)
 	w.stats.Events[EventNAT64Out]++
 	w.tx(f, port)
+}
+
+// refreshBIB keeps the binding of a live session alive (RFC 6146 3.5.1: a
+// BIB entry lives as long as it has sessions). It costs a lookup once per
+// session per tick (about a second): when the session's own last-seen
+// time is about to move, which the caller's Touch/UpdateTCP then does.
+func (w *Worker) refreshBIB(e *session.Entry, proto uint8, x6 *[16]byte, xport uint16) {
+	if e.LastSeen == session.Ticks(w.now) {
+		return
+	}
+	if proto == packet.ProtoICMPv6 {
+		proto = packet.ProtoICMP
+	}
+	bk := &w.bkey
+	*bk = session.Key{Family: session.FamilyNAT64, Zone: zoneBIB, Proto: proto, Src: *x6, SrcPort: xport}
+	if w.sw.Lookup(bk, &w.bent) {
+		w.sw.Touch(w.bent.Handle, w.now)
+	}
 }

@@ -65,12 +65,15 @@ func (w *Worker) rejectAnswer4(f *Frame) int {
 		return n
 	}
 	const hdr = packet.IPv4MinSize + packet.ICMPv4MinSize
+	if len(f.Buf)-l3 < hdr {
+		return 0
+	}
 	quoted := p.L3Len
 	if quoted > icmp4MaxLen-hdr {
 		quoted = icmp4MaxLen - hdr
 	}
 	if room := len(f.Buf) - (l3 + hdr); quoted > room {
-		quoted = room
+		quoted = max(room, 0)
 	}
 	copy(f.Buf[l3+hdr:l3+hdr+quoted], f.Buf[l3:l3+quoted])
 	w.ipID++
@@ -141,5 +144,6 @@ func (w *Worker) rejectEgress(f *Frame) {
 	f.Len = p.L3Off + n
 	pad(f)
 	f.Verdict = VerdictTx
+	w.turnInnerEth(f)
 	w.tunnelReplyPrepared(f)
 }

@@ -16,6 +16,7 @@ type tunnel struct {
 	outerSrc [16]byte // the tenant host's tunnel endpoint (IPv4 in the first 4 bytes)
 	outerDst [16]byte // the gateway's underlay address
 	v6       bool     // the underlay is IPv6
+	innerEth int      // offset of the inner Ethernet header (GRE 0x6558), or 0
 	outerOff int      // offset of the outer IPv4 header in the frame
 	greOff   int
 	peerMAC  packet.MAC
@@ -82,6 +83,7 @@ func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway) {
 	case packet.EtherTypeIPv4:
 		p.DecodeL3(data[:end], inner, packet.EtherTypeIPv4)
 	case packet.EtherTypeTEB:
+		w.tun.innerEth = inner
 		p.DecodeL2(data[:end], inner)
 	default:
 		w.drop(f, DropGREProto)
@@ -223,6 +225,24 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 	if ip.TTL() <= 1 {
 		w.icmp4Error(f, in, packet.ICMPv4TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)
 		return
+	}
+	if nh.HasEncap {
+		// The tunnel headers must fit the underlay MTU. A DF packet that
+		// does not fit is answered (RFC 1191) with the MTU left for the
+		// inner packet, quoting it as the client sent it: path MTU
+		// discovery works through the gateway instead of black-holing.
+		over := packet.IPv4MinSize + packet.GREHeaderLength(true)
+		if nh.Encap.OuterDst.Is6() {
+			over = packet.IPv6Size + packet.GREHeaderLength(true)
+		}
+		if mtu := int(w.env.Ports[nh.Port].MTU); p.L3Len+over > mtu {
+			if ip.DF() {
+				w.icmp4Error(f, in, packet.ICMPv4DestUnreachable, packet.ICMPv4FragNeeded, uint16(mtu-over), DropMTUExceeded, EventICMPFragNeeded)
+				return
+			}
+			w.drop(f, DropFragmentationNeeded)
+			return
+		}
 	}
 	nat4(data, p, false, e.Private)
 	decTTL4(ip)
@@ -398,7 +418,20 @@ func (w *Worker) tunnelEcho(f *Frame, t *Tenant) {
 	ic.SetType(packet.ICMPv4EchoReply)
 	ic.SetChecksum(checksum.Update16(ic.Checksum(), old, uint16(packet.ICMPv4EchoReply)<<8|uint16(ic.Code())))
 	w.stats.Events[EventTunnelEchoReply]++
+	w.turnInnerEth(f)
 	w.tunnelReply(f)
+}
+
+// turnInnerEth addresses the inner Ethernet header of a transparent-
+// Ethernet tunnel (GRE 0x6558) back to the host that sent the frame, from
+// the gateway, for a reply built in place.
+func (w *Worker) turnInnerEth(f *Frame) {
+	if w.tun.innerEth == 0 {
+		return
+	}
+	e := packet.Ethernet(f.Data()[w.tun.innerEth:])
+	e.SetDst(e.Src())
+	e.SetSrc(packet.MAC(w.env.Ports[f.InPort].MAC))
 }
 
 // tunnelARP answers an ARP request for the gateway's overlay address that

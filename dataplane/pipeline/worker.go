@@ -162,7 +162,12 @@ func (w *Worker) Process(batch []Frame, now int64) {
 // does this from its input port; callers that drive Process directly may
 // too). After Process, SpareUsed tells how many became output frames; they
 // are frames[:SpareUsed()] with Verdict and OutPort set.
-func (w *Worker) LendSpare(frames []Frame) { w.spare = frames }
+func (w *Worker) LendSpare(frames []Frame) {
+	if len(frames) > maxSpare {
+		frames = frames[:maxSpare]
+	}
+	w.spare = frames
+}
 
 // SpareUsed is how many lent spare buffers the last Process used.
 func (w *Worker) SpareUsed() int { return w.spareUsed }
