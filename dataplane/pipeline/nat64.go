@@ -20,9 +20,9 @@ import (
 //     filtering, a packet from any IPv4 host to (T,t) finds (X',x);
 //   - sessions (zoneNAT64): (X',x,Y,y) <-> (Y,y,T,t): the fast path of
 //     every later packet and the TCP state machine of RFC 6146 3.5.2.
-// Both are lock-free entries of one table; a BIB entry lives as long as
-// the last session that used it was created or refreshed it (it is
-// refreshed whenever a session is created from it).
+// Both are lock-free entries of one table; a BIB entry is refreshed when a
+// session is created from it and, once per tick, by its sessions' packets,
+// so it lives as long as a session uses it (RFC 6146 3.5.1).
 
 // icmpv4SourceRouteFailed is ICMPv4 Destination Unreachable code 5.
 const icmpv4SourceRouteFailed = 5
