@@ -637,3 +637,25 @@ func TestGatewayIPv6Underlay(t *testing.T) {
 		t.Error("echo reply lost the key")
 	}
 }
+
+// A tenant's packet whose TTL runs out at the gateway is answered with ICMP
+// time exceeded from the gateway's overlay address, through the tunnel and
+// key it came by (traceroute from a tenant's host).
+func TestGatewayTenantTTLExceeded(t *testing.T) {
+	g := newGW(t, nil)
+	probe := fromTenant(2, 2000).IPv4("10.0.0.7", "1.1.1.7").TTL(1).UDP(33434, 33434).Payload([]byte("trace")).Bytes()
+	pkt := g.expectTx(g.send(portUnder, probe), portUnder)
+	outer(t, pkt, macHost2, "172.168.0.12", 2000)
+	ip := inner(t, pkt)
+	ic := pkt.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+	if ip.SrcIP.String() != "10.0.0.1" || ip.DstIP.String() != "10.0.0.7" || ic.TypeCode.Type() != layers.ICMPv4TypeTimeExceeded {
+		t.Fatalf("answer %v > %v %v", ip.SrcIP, ip.DstIP, ic.TypeCode)
+	}
+	if ^checksum.Checksum(ip.Payload, 0) != 0 {
+		t.Error("ICMP checksum invalid")
+	}
+	st := g.dp.Stats()
+	if st.Drops[pipeline.DropTTLExceeded] != 1 || st.Events[pipeline.EventICMPTimeExceeded] != 1 {
+		t.Errorf("ttl_exceeded %d, time exceeded sent %d", st.Drops[pipeline.DropTTLExceeded], st.Events[pipeline.EventICMPTimeExceeded])
+	}
+}

@@ -64,6 +64,21 @@ func (w *Worker) rejectAnswer4(f *Frame) int {
 		w.stats.Events[EventRejectRST]++
 		return n
 	}
+	n := w.icmpInPlace4(f, dst, packet.ICMPv4DestUnreachable, packet.ICMPv4AdminProhibited)
+	if n > 0 {
+		w.stats.Events[EventRejectICMP]++
+	}
+	return n
+}
+
+// icmpInPlace4 rewrites the IPv4 packet at p.L3Off into an ICMP error of
+// typ/code about it, from 'from' to its source, quoting as much as fits in
+// 576 bytes (RFC 1812 4.3.2.3), and returns the error's length (0: no room).
+// The caller has checked that an error may be sent.
+func (w *Worker) icmpInPlace4(f *Frame, from [4]byte, typ, code uint8) int {
+	p := &w.p
+	l3 := f.Off + p.L3Off
+	src := p.Src4()
 	const hdr = packet.IPv4MinSize + packet.ICMPv4MinSize
 	if len(f.Buf)-l3 < hdr {
 		return 0
@@ -77,12 +92,32 @@ func (w *Worker) rejectAnswer4(f *Frame) int {
 	}
 	copy(f.Buf[l3+hdr:l3+hdr+quoted], f.Buf[l3:l3+quoted])
 	w.ipID++
-	packet.EncodeIPv4(f.Buf[l3:], packet.IPv4Fields{TOS: 0xc0, TotalLength: uint16(hdr + quoted), ID: w.ipID, TTL: 64, Protocol: packet.ProtoICMP, Src: dst, Dst: src})
+	packet.EncodeIPv4(f.Buf[l3:], packet.IPv4Fields{TOS: 0xc0, TotalLength: uint16(hdr + quoted), ID: w.ipID, TTL: 64, Protocol: packet.ProtoICMP, Src: from, Dst: src})
 	ic := packet.ICMPv4(f.Buf[l3+packet.IPv4MinSize : l3+hdr+quoted])
-	packet.EncodeICMPv4(ic, packet.ICMPv4DestUnreachable, packet.ICMPv4AdminProhibited, 0)
+	packet.EncodeICMPv4(ic, typ, code, 0)
 	ic.SetChecksum(^checksum.Checksum(ic, 0))
-	w.stats.Events[EventRejectICMP]++
 	return hdr + quoted
+}
+
+// tunnelTimeExceeded answers a tenant's packet whose TTL ran out at the
+// gateway with ICMP time exceeded from the gateway's overlay address, back
+// through the tunnel and key it came by (traceroute from a tenant's host).
+func (w *Worker) tunnelTimeExceeded(f *Frame, t *Tenant) {
+	p := &w.p
+	// RFC 1812 4.3.2.7: not about an ICMP error or a non-initial fragment.
+	if !t.HasAddr4 || p.L4Off == 0 || p.FragOff != 0 || (p.Proto == packet.ProtoICMP && packet.ICMPv4IsError(p.ICMPType)) {
+		return
+	}
+	if !w.icmp.take(w.now, w.env.ICMPRate, w.env.ICMPBurst) {
+		w.stats.Events[EventICMPRateLimited]++
+		return
+	}
+	n := w.icmpInPlace4(f, t.Addr4, packet.ICMPv4TimeExceeded, 0)
+	if n == 0 {
+		return
+	}
+	w.tunnelAnswer(f, n)
+	w.stats.Events[EventICMPTimeExceeded]++
 }
 
 // rejectIngress answers a packet from the Internet that the tenant's
@@ -133,6 +168,14 @@ func (w *Worker) rejectEgress(f *Frame) {
 	if n == 0 {
 		return
 	}
+	w.tunnelAnswer(f, n)
+}
+
+// tunnelAnswer sends the n-byte answer built in place of the inner packet
+// back through its tunnel: outer lengths fixed, inner Ethernet (GRE
+// 0x6558) turned around, outer headers reversed, same GRE key.
+func (w *Worker) tunnelAnswer(f *Frame, n int) {
+	p := &w.p
 	tun := &w.tun
 	data := f.Data()
 	total := p.L3Off + n - tun.outerOff

@@ -168,6 +168,7 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 	}
 	if ip.TTL() <= 1 {
 		w.drop(f, DropTTLExceeded)
+		w.tunnelTimeExceeded(f, t)
 		return
 	}
 	out := &w.env.Ports[nh.Port]
