@@ -91,6 +91,7 @@ ports:
     interface: axdp-gb
     role: external
     addresses: [10.10.2.1/24, "2001:db8:b::1/64"]
+api: {socket: $WORK/xdpgw.sock}
 vrfs:
   - name: main
 YAML
@@ -213,6 +214,14 @@ link_flap() {
 	in_a ping -n -c 3 -i 0.2 -W 1 10.10.2.2
 }
 
+ctl_stats() {
+	# The local API: xdpgw ctl stats shows the frames the pings above
+	# sent through the daemon.
+	"$BIN" ctl --socket "$WORK/xdpgw.sock" stats >"$WORK/ctl.out" || return 1
+	cat "$WORK/ctl.out"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if sum(p["out"] for p in d["ports"]) > 0 else 1)' "$WORK/ctl.out"
+}
+
 test_all() {
 	up
 	trap 'down' EXIT INT TERM
@@ -230,6 +239,7 @@ test_all() {
 	check "TTL expiry: time exceeded from 10.10.1.1" ttl_expiry
 	check "hop limit expiry: time exceeded from 2001:db8:a::1" ttl_expiry6
 	check "xdpgw still running" forwarded
+	check "xdpgw ctl stats reads the daemon's counters" ctl_stats
 	check "SIGHUP with a bad config is refused, forwarding continues" reload_bad
 	check "SIGHUP with a good config is applied" reload_good
 	check "XDP program removed by someone else is re-attached" xdp_reattach

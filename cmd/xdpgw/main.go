@@ -18,6 +18,7 @@ var commands = []command{
 	{"run", "run the appliance on AF_XDP (root)", cmdRun},
 	{"replay", "run a capture through the pipeline offline (no root)", cmdReplay},
 	{"config", "print the embedded default configuration or check a file", cmdConfig},
+	{"ctl", "ask a running daemon for its counters, tables and BGP state; drain/resume", cmdCtl},
 	{"gen", "send test traffic with BPF_PROG_RUN live frames, count it at a sink (root)", cmdGen},
 	{"bench", "run a study and print its tables (bench maglev | ceiling)", cmdBench},
 	{"version", "print the version", cmdVersion},

@@ -135,3 +135,16 @@ func TestUnknownCommand(t *testing.T) {
 		t.Fatalf("rc %d err %q", rc, errs)
 	}
 }
+
+func TestCtlErrors(t *testing.T) {
+	if rc, _, _ := runCmd("ctl"); rc != 2 {
+		t.Errorf("ctl without a verb: rc %d, want 2", rc)
+	}
+	if rc, _, errs := runCmd("ctl", "frob"); rc != 2 || !strings.Contains(errs, "unknown verb") {
+		t.Errorf("unknown verb: rc %d %q", rc, errs)
+	}
+	sock := filepath.Join(t.TempDir(), "none.sock")
+	if rc, _, errs := runCmd("ctl", "--socket", sock, "stats"); rc != 1 || !strings.Contains(errs, "is xdpgw running") {
+		t.Errorf("no daemon: rc %d %q", rc, errs)
+	}
+}

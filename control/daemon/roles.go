@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"xdpgw/dataplane/pipeline"
 
 	"xdpgw/control/access"
 	"xdpgw/control/bgp"
@@ -156,9 +157,7 @@ func (d *daemon) startRoles() error {
 			}
 		}()
 	}
-	if d.speaker != nil || d.mgr != nil || d.target != nil {
-		d.startAPI(c.API.Socket)
-	}
+	d.startAPI(c.API.Socket)
 	return nil
 }
 
@@ -252,6 +251,10 @@ func (d *daemon) startAPI(path string) {
 		return
 	}
 	mux := http.NewServeMux()
+	// Port names cannot change without a restart (reload refuses it):
+	// a copy keeps the handler off d.rt, which a reload replaces.
+	names := append([]string(nil), d.rt.PortNames...)
+	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) { d.apiStats(w, names) })
 	if d.mgr != nil {
 		mux.Handle("GET /v1/manager/tables", d.mgr)
 	}
@@ -285,6 +288,42 @@ func (d *daemon) apiVerb(f func() error) http.HandlerFunc {
 		}
 		writeJSON(w, map[string]any{"ok": true, "announced": d.speaker.Announced(), "draining": d.speaker.Draining()})
 	}
+}
+
+// apiStats serves the data plane's counters (what `xdpgw ctl stats`
+// prints): frames per port, drops by reason, events, the session table.
+// Everything it reads is atomic or immutable.
+func (d *daemon) apiStats(w http.ResponseWriter, names []string) {
+	st := d.dp.Stats()
+	type port struct {
+		Name  string `json:"name"`
+		In    uint64 `json:"in"`
+		Out   uint64 `json:"out"`
+		Local uint64 `json:"local"`
+	}
+	out := struct {
+		Ports    []port            `json:"ports"`
+		Drops    map[string]uint64 `json:"drops"`
+		Events   map[string]uint64 `json:"events"`
+		Sessions any               `json:"sessions,omitempty"`
+	}{Drops: map[string]uint64{}, Events: map[string]uint64{}}
+	for i, n := range names {
+		out.Ports = append(out.Ports, port{n, st.RxFrames[i], st.TxFrames[i], st.Local[i]})
+	}
+	for r := pipeline.DropReason(1); r < pipeline.NumDropReasons; r++ {
+		if v := st.Drops[r]; v > 0 {
+			out.Drops[r.String()] = v
+		}
+	}
+	for e := pipeline.Event(0); e < pipeline.NumEvents; e++ {
+		if v := st.Events[e]; v > 0 {
+			out.Events[e.String()] = v
+		}
+	}
+	if t := d.dp.Sessions(); t != nil {
+		out.Sessions = t.Stats()
+	}
+	writeJSON(w, out)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
