@@ -659,3 +659,15 @@ func TestGatewayTenantTTLExceeded(t *testing.T) {
 		t.Errorf("ttl_exceeded %d, time exceeded sent %d", st.Drops[pipeline.DropTTLExceeded], st.Events[pipeline.EventICMPTimeExceeded])
 	}
 }
+
+// A packet the gateway admits but then cannot send (TTL expired, too big)
+// leaves no flow behind.
+func TestGatewayNoFlowForUnsentPackets(t *testing.T) {
+	g := newGW(t, nil)
+	g.expectTx(g.send(portInet, fromClient("2.2.2.11").TTL(1).TCP(40000, 22, "S").Bytes()), portInet) // time exceeded back
+	g.expectTx(g.send(portInet, fromClient("2.2.2.11").DF().TCP(40001, 22, "S").Payload(make([]byte, 1460)).Bytes()), portInet)
+	g.expectTx(g.send(portUnder, fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").TTL(1).UDP(5000, 7000).Bytes()), portUnder) // time exceeded into the tunnel
+	if n := g.dp.Stats().Events[pipeline.EventFlowCreated]; n != 0 {
+		t.Fatalf("%d flows created for packets that were not sent", n)
+	}
+}

@@ -143,6 +143,7 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 	}
 	zone := uint16(w.tun.tenant) + 1
 	var e int
+	create := false
 	if t.Offload && w.flowHit(p, zone, src, dst, f.InPort, nh.Port) {
 		e = int(w.ent.Value[flowEIP])
 		if e >= len(gw.EIPs) || gw.EIPs[e].Private != src || int(gw.EIPs[e].Tenant) != w.tun.tenant {
@@ -161,9 +162,10 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 			return
 		}
 		if t.Offload {
+			// The flow is stored once the packet is sure to leave (below).
 			flowKey(&w.key, p, zone, src, dst)
 			replyKey(&w.rkey, p, zoneInternet, dst, gw.EIPs[e].Addr)
-			w.flowCreate(p, flowValue(e, w.env.gen, kindEgress, f.InPort, nh.Port))
+			create = true
 		}
 	}
 	if ip.TTL() <= 1 {
@@ -184,6 +186,9 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 	if !ok {
 		w.drop(f, DropNoNeighbor)
 		return
+	}
+	if create {
+		w.flowCreate(p, flowValue(e, w.env.gen, kindEgress, f.InPort, nh.Port))
 	}
 	nat4(data, p, true, gw.EIPs[e].Addr)
 	decTTL4(ip)
@@ -210,6 +215,7 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 		return
 	}
 	client, eip := p.Src4(), p.Dst4()
+	create := false
 	if !(t.Offload && w.flowHit(p, zoneInternet, client, eip, nh.Port, f.InPort)) {
 		// The classifier sees the packet as the tenant will: after DNAT.
 		w.fwp.Dst = [16]byte{}
@@ -218,9 +224,10 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 			return
 		}
 		if t.Offload {
+			// Stored once the TTL and MTU checks below have passed.
 			flowKey(&w.key, p, zoneInternet, client, eip)
 			replyKey(&w.rkey, p, uint16(e.Tenant)+1, e.Private, client)
-			w.flowCreate(p, flowValue(ei, w.env.gen, kindIngress, nh.Port, f.InPort))
+			create = true
 		}
 	}
 	if ip.TTL() <= 1 {
@@ -244,6 +251,9 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 			w.drop(f, DropFragmentationNeeded)
 			return
 		}
+	}
+	if create {
+		w.flowCreate(p, flowValue(ei, w.env.gen, kindIngress, nh.Port, f.InPort))
 	}
 	nat4(data, p, false, e.Private)
 	decTTL4(ip)
