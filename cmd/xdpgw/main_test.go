@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -73,7 +74,7 @@ func TestConfigCheckNamesPathAndLine(t *testing.T) {
 					break
 				}
 			}
-			wantLoc := filepath.Base(path) + ":" + itoa(line) + ":"
+			wantLoc := filepath.Base(path) + ":" + strconv.Itoa(line) + ":"
 			if !strings.Contains(errs, wantLoc) {
 				t.Errorf("error %q does not give the line as %q", errs, wantLoc)
 			}
@@ -84,17 +85,6 @@ func TestConfigCheckNamesPathAndLine(t *testing.T) {
 			}
 		})
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }
 
 func TestReplayCommand(t *testing.T) {

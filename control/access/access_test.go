@@ -145,7 +145,7 @@ func TestFlowVectorsThroughP4Runtime(t *testing.T) {
 // worker runs on an access port (RoleAccess): the stage is wired in, the
 // frames leave on the backend's port with its MAC.
 func TestAccessThroughPipeline(t *testing.T) {
-	srv, v, portMACs, smac := programTarget(t)
+	srv, v, portMACs, _ := programTarget(t)
 	env := &pipeline.Env{Access: srv.Target(), Neigh: new(neigh.Cache)}
 	vrf := fib.NewVRF(0, "main")
 	env.VRFs = []*fib.VRF{vrf}
@@ -187,7 +187,6 @@ func TestAccessThroughPipeline(t *testing.T) {
 			t.Errorf("line %d: dst %s, want %s", f.Line, got, f.Backend)
 		}
 	}
-	_ = smac
 	// An IPv6 packet to the prefix for an EIP nobody configured is dropped
 	// with the access tier's reason.
 	frame := fixture.New().Eth("02:00:00:00:ee:01", net.HardwareAddr(portMACs[0][:]).String()).IPv6("2001:db8::1", v.Flows[0].Dst.String()).UDP(1, 2).Bytes()

@@ -3,7 +3,6 @@ package config_test
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -134,7 +133,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("marshal: %v", err)
 		}
 		if string(out) != string(out2) {
-			t.Fatal(fmt.Sprintf("round trip changed the config:\n%s\n---\n%s", out, out2))
+			t.Fatalf("round trip changed the config:\n%s\n---\n%s", out, out2)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package replay_test
 
 import (
 	"encoding/binary"
+	"strconv"
 	"testing"
 
 	"xdpgw/control/compile"
@@ -86,15 +87,13 @@ func (g *benchGW) run(b *testing.B, frames [][]byte, ports []uint16) {
 // half from the tenant (GRE decap, flow hit, SNAT).
 func BenchmarkGatewayFastPath(b *testing.B) {
 	for _, flows := range []int{1000, 50000} {
-		b.Run(itoa(flows)+"flows", func(b *testing.B) {
+		b.Run(strconv.Itoa(flows)+"flows", func(b *testing.B) {
 			g := newBenchGW(b, 4*flows)
 			var frames [][]byte
 			var ports []uint16
 			for i := 0; i < flows; i++ {
 				port := uint16(1024 + i%60000)
-				cli := "1.1.1.7"
 				syn := fromClient("2.2.2.11").TCP(40000, 22, "S").Bytes()
-				_ = cli
 				setPort(syn, 34, 16, port)
 				// Vary the client address too beyond 60000 flows.
 				syn[29] = byte(7 + i/60000)
@@ -187,15 +186,4 @@ func fixIPv4(h []byte) {
 	h[10], h[11] = 0, 0
 	c := ^checksum.Checksum(h, 0)
 	h[10], h[11] = byte(c>>8), byte(c)
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var s []byte
-	for ; n > 0; n /= 10 {
-		s = append([]byte{byte('0' + n%10)}, s...)
-	}
-	return string(s)
 }

@@ -10,7 +10,6 @@ import (
 	"xdpgw/control/compile"
 	"xdpgw/control/config"
 	"xdpgw/dataplane/checksum"
-	"xdpgw/dataplane/firewall"
 	"xdpgw/dataplane/pipeline"
 	"xdpgw/dataplane/session"
 	"xdpgw/tools/fixture"
@@ -273,19 +272,11 @@ func TestGatewayBadTunnels(t *testing.T) {
 func truncOuter(b []byte, n int) []byte {
 	b = b[:n]
 	b[16], b[17] = byte((n-14)>>8), byte(n-14)
-	c := checksumOf(b[14:34])
-	b[24], b[25] = byte(c>>8), byte(c)
+	fixIPv4(b[14:34])
 	return b
 }
 
-func checksumOf(h []byte) uint16 {
-	h[10], h[11] = 0, 0
-	return ^checksum.Checksum(h, 0)
-}
-
 func badGRECsum() []byte {
-	b := fixture.New().Eth(macHost1, macUnderlay).IPv4("172.168.0.11", "172.168.0.1").Bytes()
-	_ = b
 	// Build GRE with the C bit by hand: flags C|K, proto IPv4, csum, key.
 	innerPkt := fixture.New().IPv4("10.0.0.7", "1.1.1.7").UDP(1, 2).Bytes()
 	gre := []byte{0xb0, 0x00, 0x08, 0x00, 0, 0, 0, 0, 0, 0, 0x03, 0xe8}
@@ -294,9 +285,7 @@ func badGRECsum() []byte {
 	payload[4], payload[5] = byte(c>>8), byte(c)^0xff // wrong on purpose
 	frame := fixture.New().Eth(macHost1, macUnderlay).IPv4("172.168.0.11", "172.168.0.1").Payload(payload).Bytes()
 	frame[14+9] = 47
-	h := frame[14:34]
-	c2 := checksumOf(h)
-	h[10], h[11] = byte(c2>>8), byte(c2)
+	fixIPv4(frame[14:34])
 	return frame
 }
 
@@ -389,7 +378,6 @@ func TestBugClassifiedOncePerDirection(t *testing.T) {
 	if egTotal+egDef != 0 {
 		t.Errorf("egress rule set consulted for an inbound packet: %v default %d", eg, egDef)
 	}
-	_ = firewall.Ingress
 }
 
 func TestGatewayReject(t *testing.T) {

@@ -2,6 +2,7 @@ package replay_test
 
 import (
 	"encoding/binary"
+	"strconv"
 	"testing"
 
 	"xdpgw/control/config"
@@ -46,10 +47,7 @@ func nat64Frames(b *testing.B, g *benchGW, n int) ([][]byte, []uint16) {
 func fixUDP6(f []byte) {
 	u := f[54:]
 	u[6], u[7] = 0, 0
-	var src, dst [16]byte
-	copy(src[:], f[22:38])
-	copy(dst[:], f[38:54])
-	c := ^checksumUDP6(src, dst, u)
+	c := ^checksum.Checksum(u, checksum.PseudoHeaderV6([16]byte(f[22:38]), [16]byte(f[38:54]), 17, uint32(len(u))))
 	u[6], u[7] = byte(c>>8), byte(c)
 }
 
@@ -57,7 +55,7 @@ func fixUDP6(f []byte) {
 // (session hit + RFC 7915 translation + route + neighbour).
 func BenchmarkNAT64Established(b *testing.B) {
 	for _, flows := range []int{1000, 50000} {
-		b.Run(itoa(flows)+"flows", func(b *testing.B) {
+		b.Run(strconv.Itoa(flows)+"flows", func(b *testing.B) {
 			g := newBenchGW(b, 4*flows)
 			frames, ports := nat64Frames(b, g, flows)
 			g.run(b, frames, ports)
@@ -121,34 +119,18 @@ func BenchmarkNAT64NewSessions(b *testing.B) {
 func fixUDP4(f []byte) {
 	u := f[34:]
 	u[6], u[7] = 0, 0
-	c := ^checksumUDP4([4]byte(f[26:30]), [4]byte(f[30:34]), u)
+	c := ^checksum.Checksum(u, checksum.PseudoHeaderV4([4]byte(f[26:30]), [4]byte(f[30:34]), 17, uint16(len(u))))
 	if c == 0 {
 		c = 0xffff
 	}
 	u[6], u[7] = byte(c>>8), byte(c)
 }
 
-func checksumUDP4(src, dst [4]byte, u []byte) uint16 {
-	return csum(u, pseudo4(src, dst, len(u)))
-}
-
-func checksumUDP6(src, dst [16]byte, u []byte) uint16 {
-	return csum(u, pseudo6(src, dst, len(u)))
-}
-
-func csum(b []byte, init uint16) uint16 { return checksum.Checksum(b, init) }
-
-func pseudo4(src, dst [4]byte, n int) uint16 { return checksum.PseudoHeaderV4(src, dst, 17, uint16(n)) }
-
-func pseudo6(src, dst [16]byte, n int) uint16 {
-	return checksum.PseudoHeaderV6(src, dst, 17, uint32(n))
-}
-
 func dropNames(st pipeline.Stats) string {
 	s := ""
 	for r := pipeline.DropReason(0); r < pipeline.NumDropReasons; r++ {
 		if st.Drops[r] != 0 {
-			s += r.String() + "=" + itoa(int(st.Drops[r])) + " "
+			s += r.String() + "=" + strconv.FormatUint(st.Drops[r], 10) + " "
 		}
 	}
 	return s

@@ -78,48 +78,20 @@ func (w *Worker) icmp4Error(f *Frame, in *PortInfo, typ, code uint8, mtu uint16,
 	// a new packet (counted as an event and as a transmitted frame).
 	w.stats.Drops[reason]++
 
-	// Layout: [eth 14][ip 20][icmp 8][quoted original datagram].
-	const hdr = packet.IPv4MinSize + packet.ICMPv4MinSize
+	// Layout: [eth 14][ip 20][icmp 8][quoted original datagram]. The
+	// second ICMP word is the next-hop MTU for Fragmentation Needed
+	// (RFC 1191) and zero otherwise.
 	start := f.Off + p.L3Off - packet.EthernetSize // drop any VLAN tags
-	l3 := start + packet.EthernetSize
-	if len(f.Buf)-l3 < hdr {
+	n := w.icmpInPlace4(f, from, typ, code, uint32(mtu))
+	if n == 0 {
 		// No room for the error's headers (a buffer without tailroom):
 		// the packet stays dropped, counted under reason already.
 		f.Verdict, f.Drop = VerdictDrop, reason
 		w.stats.Events[EventICMPUnroutable]++
 		return
 	}
-	quoted := p.L3Len
-	if quoted > icmp4MaxLen-hdr {
-		quoted = icmp4MaxLen - hdr
-	}
-	if room := len(f.Buf) - (l3 + hdr); quoted > room {
-		quoted = max(room, 0)
-	}
-	copy(f.Buf[l3+hdr:l3+hdr+quoted], f.Buf[l3:l3+quoted])
-
-	w.ipID++
-	ip := packet.IPv4(f.Buf[l3 : l3+packet.IPv4MinSize])
-	packet.EncodeIPv4(ip, packet.IPv4Fields{
-		TOS:         0xc0, // internetwork control, RFC 1812 4.3.2.5
-		TotalLength: uint16(hdr + quoted),
-		ID:          w.ipID,
-		TTL:         64,
-		Protocol:    packet.ProtoICMP,
-		Src:         from,
-		Dst:         src,
-	})
-	ic := packet.ICMPv4(f.Buf[l3+packet.IPv4MinSize : l3+hdr+quoted])
-	clear(ic[:packet.ICMPv4MinSize])
-	ic.SetType(typ)
-	ic.SetCode(code)
-	if typ == packet.ICMPv4DestUnreachable && code == packet.ICMPv4FragNeeded {
-		ic.SetMTU(mtu)
-	}
-	ic.SetChecksum(^checksum.Checksum(ic, 0))
-
 	f.Off = start
-	f.Len = packet.EthernetSize + hdr + quoted
+	f.Len = packet.EthernetSize + n
 	pad(f)
 	eth := packet.Ethernet(f.Data())
 	eth.SetDst(packet.MAC(mac))

@@ -554,13 +554,17 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 	decTTL4(ip)
 	firstFrag, fragID, proto := p.Frag, p.FragID, p.Proto
 	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
-	// Spare buffers, in case the datagram has to be fragmented.
+	nfr, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil)
 	free := w.spare[w.spareUsed:]
 	ns := w.n64spare[:len(free)]
-	for i := range free {
-		ns[i] = nat64.Frame{Buf: free[i].Buf, Off: free[i].Off}
+	if r == nat64.ResultNeedSpare && len(free) > 0 {
+		// Only a DF-clear datagram too big for the IPv6 link needs the
+		// spare buffers (the refused frame is unchanged: translate again).
+		for i := range free {
+			ns[i] = nat64.Frame{Buf: free[i].Buf, Off: free[i].Off}
+		}
+		nfr, r = nat64.V4ToV6(&nf, p, a, &w.n64cfg, ns)
 	}
-	nfr, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, ns)
 	if !r.Translated() {
 		ip.SetTTL(ip.TTL() + 1)
 		ip.SetChecksum(ip.CalculateChecksum())
@@ -732,27 +736,12 @@ func (w *Worker) nat64InError(f *Frame, in *PortInfo, n *NAT64) {
 		w.drop(f, why)
 		return
 	}
-	out := &w.env.Ports[port]
 	a := &w.addrs
 	*a = nat64.Addrs{Src6: n.Prefix.Embed(p.Src4()), Dst6: x6, InnerSrc6: x6, InnerDst6: n.Prefix.Embed(y4), InnerSrcPort: xport, InnerDstPort: em.DstPort}
 	if em.Proto == packet.ProtoICMP {
 		a.InnerSrcPort, a.InnerDstPort = xport, xport
 	}
-	w.n64cfg = nat64.Config{MTU6: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
-	ip := packet.IPv4(f.Data()[p.L3Off:])
-	decTTL4(ip)
-	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
-	if _, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil); !r.Translated() {
-		w.drop(f, nat64Drop(r))
-		return
-	}
-	f.Off, f.Len = nf.Off, nf.Len
-	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(out.MAC))
-	pad(f)
-	w.stats.Events[EventNAT64In]++
-	w.tx(f, port)
+	w.sendV4ToV6(f, n, a, port, mac)
 }
 
 // nat64Drop maps a translator refusal to a drop reason.
@@ -849,22 +838,8 @@ func (w *Worker) nat64InFragment(f *Frame, in *PortInfo, n *NAT64) {
 		w.drop(f, why)
 		return
 	}
-	out := &w.env.Ports[port]
 	w.addrs = nat64.Addrs{Src6: n.Prefix.Embed(eip), Dst6: x6}
-	w.n64cfg = nat64.Config{MTU6: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
-	decTTL4(packet.IPv4(f.Data()[p.L3Off:]))
-	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
-	if _, r := nat64.V4ToV6(&nf, p, &w.addrs, &w.n64cfg, nil); !r.Translated() {
-		w.drop(f, nat64Drop(r))
-		return
-	}
-	f.Off, f.Len = nf.Off, nf.Len
-	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(out.MAC))
-	pad(f)
-	w.stats.Events[EventNAT64In]++
-	w.tx(f, port)
+	w.sendV4ToV6(f, n, &w.addrs, port, mac)
 }
 
 // sendV6ToV4 translates the IPv6 packet described by w.p with a (the hop
@@ -907,4 +882,26 @@ func (w *Worker) refreshBIB(e *session.Entry, proto uint8, x6 *[16]byte, xport u
 	if w.sw.Lookup(bk, &w.bent) {
 		w.sw.Touch(w.bent.Handle, w.now)
 	}
+}
+
+// sendV4ToV6 translates the IPv4 packet described by w.p with a (the TTL
+// decremented first) and sends it on port to mac, or drops it. Used by the
+// paths that never fragment (ICMP errors, later fragments).
+func (w *Worker) sendV4ToV6(f *Frame, n *NAT64, a *nat64.Addrs, port uint16, mac [6]byte) {
+	p := &w.p
+	out := &w.env.Ports[port]
+	w.n64cfg = nat64.Config{MTU6: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
+	decTTL4(packet.IPv4(f.Data()[p.L3Off:]))
+	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
+	if _, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil); !r.Translated() {
+		w.drop(f, nat64Drop(r))
+		return
+	}
+	f.Off, f.Len = nf.Off, nf.Len
+	eth := packet.Ethernet(f.Data())
+	eth.SetDst(packet.MAC(mac))
+	eth.SetSrc(packet.MAC(out.MAC))
+	pad(f)
+	w.stats.Events[EventNAT64In]++
+	w.tx(f, port)
 }

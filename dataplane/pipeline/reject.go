@@ -64,7 +64,7 @@ func (w *Worker) rejectAnswer4(f *Frame) int {
 		w.stats.Events[EventRejectRST]++
 		return n
 	}
-	n := w.icmpInPlace4(f, dst, packet.ICMPv4DestUnreachable, packet.ICMPv4AdminProhibited)
+	n := w.icmpInPlace4(f, dst, packet.ICMPv4DestUnreachable, packet.ICMPv4AdminProhibited, 0)
 	if n > 0 {
 		w.stats.Events[EventRejectICMP]++
 	}
@@ -72,10 +72,11 @@ func (w *Worker) rejectAnswer4(f *Frame) int {
 }
 
 // icmpInPlace4 rewrites the IPv4 packet at p.L3Off into an ICMP error of
-// typ/code about it, from 'from' to its source, quoting as much as fits in
-// 576 bytes (RFC 1812 4.3.2.3), and returns the error's length (0: no room).
-// The caller has checked that an error may be sent.
-func (w *Worker) icmpInPlace4(f *Frame, from [4]byte, typ, code uint8) int {
+// typ/code (second header word rest) about it, from 'from' to its source,
+// quoting as much as fits in 576 bytes (RFC 1812 4.3.2.3), and returns the
+// error's IP length (0: no room). The caller has checked that an error may
+// be sent. It serves ICMP errors, reject answers and errors into tunnels.
+func (w *Worker) icmpInPlace4(f *Frame, from [4]byte, typ, code uint8, rest uint32) int {
 	p := &w.p
 	l3 := f.Off + p.L3Off
 	src := p.Src4()
@@ -94,7 +95,7 @@ func (w *Worker) icmpInPlace4(f *Frame, from [4]byte, typ, code uint8) int {
 	w.ipID++
 	packet.EncodeIPv4(f.Buf[l3:], packet.IPv4Fields{TOS: 0xc0, TotalLength: uint16(hdr + quoted), ID: w.ipID, TTL: 64, Protocol: packet.ProtoICMP, Src: from, Dst: src})
 	ic := packet.ICMPv4(f.Buf[l3+packet.IPv4MinSize : l3+hdr+quoted])
-	packet.EncodeICMPv4(ic, typ, code, 0)
+	packet.EncodeICMPv4(ic, typ, code, rest)
 	ic.SetChecksum(^checksum.Checksum(ic, 0))
 	return hdr + quoted
 }
@@ -112,7 +113,7 @@ func (w *Worker) tunnelTimeExceeded(f *Frame, t *Tenant) {
 		w.stats.Events[EventICMPRateLimited]++
 		return
 	}
-	n := w.icmpInPlace4(f, t.Addr4, packet.ICMPv4TimeExceeded, 0)
+	n := w.icmpInPlace4(f, t.Addr4, packet.ICMPv4TimeExceeded, 0, 0)
 	if n == 0 {
 		return
 	}

@@ -218,9 +218,7 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 	create := false
 	if !(t.Offload && w.flowHit(p, zoneInternet, client, eip, nh.Port, f.InPort)) {
 		// The classifier sees the packet as the tenant will: after DNAT.
-		w.fwp.Dst = [16]byte{}
-		copy(w.fwp.Dst[:4], e.Private[:])
-		if w.classifyWithDst(f, t.Ingress, DropFirewallIngress) {
+		if w.classifyDNAT(f, t.Ingress, DropFirewallIngress, e.Private) {
 			return
 		}
 		if t.Offload {
@@ -523,12 +521,12 @@ func (w *Worker) classify(f *Frame, rs *firewall.RuleSet, reason DropReason) boo
 	return w.classifyFilled(f, rs, reason)
 }
 
-// classifyWithDst is classify with w.fwp.Dst already set by the caller
-// (the post-DNAT destination).
-func (w *Worker) classifyWithDst(f *Frame, rs *firewall.RuleSet, reason DropReason) bool {
-	dst := w.fwp.Dst
+// classifyDNAT is classify for a packet about to be DNATed: the rules see
+// its post-DNAT destination.
+func (w *Worker) classifyDNAT(f *Frame, rs *firewall.RuleSet, reason DropReason, dst [4]byte) bool {
 	w.fillFirewallPacket()
-	w.fwp.Dst = dst
+	w.fwp.Dst = [16]byte{}
+	copy(w.fwp.Dst[:4], dst[:])
 	return w.classifyFilled(f, rs, reason)
 }
 

@@ -62,14 +62,6 @@ func put32(b []byte, v uint32) { binary.BigEndian.PutUint32(b, v) }
 func be16(b []byte) uint16     { return binary.BigEndian.Uint16(b) }
 func be32(b []byte) uint32     { return binary.BigEndian.Uint32(b) }
 
-func cat(parts ...[]byte) []byte {
-	var out []byte
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
-
 // udpSeg is a UDP header and payload with a zero checksum.
 func udpSeg(sport, dport uint16, payload []byte) []byte {
 	b := make([]byte, 8+len(payload))
