@@ -246,6 +246,39 @@ func BenchmarkSmallTable(b *testing.B) {
 	}
 }
 
+// BenchmarkSmallTable6: an appliance's IPv6 side (the NAT64's clients):
+// a /64 on a port, a /48 and a default route, addresses inside the /64 (the
+// deepest descent). Up to 16 routes are scanned (Table.v6lin); 17 and more
+// use the trie.
+func BenchmarkSmallTable6(b *testing.B) {
+	for _, n := range []int{3, 16, 17, 100} {
+		b.Run("routes="+strconv.Itoa(n), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(2, uint64(n)))
+			bl := fib.NewBuilder()
+			for i, p := range []string{"2001:db8:6::/64", "2001:db8::/48", "::/0"} {
+				_ = bl.Add(fib.Route{Prefix: netip.MustParsePrefix(p), NextHop: fib.NextHop{Port: uint16(i + 1)}})
+			}
+			for _, r := range randRoutes6(rng, n-3, nextHops(4)) {
+				_ = bl.Add(r)
+			}
+			t := bl.Build()
+			addrs := make([][16]byte, 1024)
+			for i := range addrs {
+				addrs[i] = addr6(0x20010db800060000, rng.Uint64())
+			}
+			var s uint
+			b.ResetTimer()
+			for i := range b.N {
+				if nh, ok := t.Lookup6(addrs[i&1023]); ok {
+					s += uint(nh.Port)
+				}
+			}
+			sink += s
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Mlookups/s")
+		})
+	}
+}
+
 // BenchmarkLookup4Batch_1M is BenchmarkLookup4_1M through Lookup4Batch in
 // batches of 64 (the pipeline's batch size): per lookup figures.
 func BenchmarkLookup4Batch_1M(b *testing.B) {

@@ -412,10 +412,44 @@ func (b *builder6) child(rs []route6, depth int, def uint32) uint32 {
 	return ptrBit | idx
 }
 
+// linear6Max is the largest IPv6 route count looked up by a linear scan
+// (Table.v6lin): up to here the scan's compares cost less than the trie's
+// dependent loads (one to two per byte of the longest prefix).
+const linear6Max = 16
+
+// lin6 is a route of Table.v6lin: address and mask as big-endian halves.
+type lin6 struct {
+	hi, lo, mhi, mlo uint64
+	nh               uint32
+}
+
 func (t *Table) build6() {
 	rs := t.r6
 	if len(rs) == 0 {
 		t.v6root = zeroRoot[:]
+		return
+	}
+	if len(rs) <= linear6Max {
+		lin := make([]lin6, len(rs))
+		for i, r := range rs {
+			mhi, mlo := ^uint64(0), ^uint64(0)
+			switch {
+			case r.bits == 0:
+				mhi, mlo = 0, 0
+			case r.bits < 64:
+				mhi, mlo = ^uint64(0)<<(64-r.bits), 0
+			case r.bits == 64:
+				mlo = 0
+			default:
+				mlo = ^uint64(0) << (128 - r.bits)
+			}
+			lin[i] = lin6{hi: r.hi & mhi, lo: r.lo & mlo, mhi: mhi, mlo: mlo, nh: r.nh}
+		}
+		// Longest first: the first match is the longest prefix.
+		slices.SortStableFunc(lin, func(a, b lin6) int {
+			return bits.OnesCount64(b.mhi) + bits.OnesCount64(b.mlo) - bits.OnesCount64(a.mhi) - bits.OnesCount64(a.mlo)
+		})
+		t.v6lin = lin
 		return
 	}
 	stride := 8

@@ -47,6 +47,13 @@
 // popcounts of the bitmap words; the entry of byte v is found with one
 // popcount. A /48 is 5 levels below the first one.
 //
+// A table with at most 16 IPv6 routes has no trie: the routes are kept as
+// (address, mask) pairs, longest first, and a lookup stops at the first
+// that contains the address. An appliance's IPv6 side is that small (the
+// NAT64's clients: a connected /64 and a default), and a /64 is 8 dependent
+// trie levels: BenchmarkSmallTable6 measured 52-56 ns through the trie and
+// 6.5-13 ns for 3-16 routes scanned.
+//
 // Small tables (fewer than 1024 routes of a family) get an 8-bit first
 // level (1 KiB) instead of the 256 KiB one: for IPv4 the 8-bit layout
 // never needs more than 1 KiB more than the 16-bit one, it only costs one

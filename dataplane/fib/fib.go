@@ -71,7 +71,8 @@ var zeroRoot [smallRoot]uint32
 // bytes, with prefix expansion, so a lookup is 1-3 array reads (1-4 for
 // small tables). IPv6 is a trie of 8-bit strides below the same kind of
 // first level, whose nodes are compressed: a 256-bit bitmap marks where a
-// run of equal entries starts and a popcount finds the entry.
+// run of equal entries starts and a popcount finds the entry; a table with
+// at most 16 IPv6 routes keeps them in a list, longest first, instead.
 type Table struct {
 	nhs []NextHop // deduplicated next hops; nhs[0] is unused ("no route")
 
@@ -83,6 +84,12 @@ type Table struct {
 	v6nodes   []uint64 // 5 words per node: meta, bitmap[4]
 	v6entries []uint32 // compressed node entries
 	v6big     bool
+	// v6lin holds the routes of a family with at most linear6Max IPv6
+	// routes, longest first: a lookup compares them in order (a few
+	// 128-bit masked compares) instead of descending up to 16 trie
+	// levels. Appliance VRFs (the NAT64's IPv6 side, tenants) are that
+	// small. nil for larger tables.
+	v6lin []lin6
 
 	// The route lists, sorted by address then length, kept for Len and
 	// Routes; the lookup never touches them.
@@ -148,6 +155,17 @@ func (t *Table) Lookup4(dst [4]byte) (nh *NextHop, ok bool) {
 // pointer refers into the table's immutable next-hop array: do not modify
 // it. It does not allocate.
 func (t *Table) Lookup6(dst [16]byte) (nh *NextHop, ok bool) {
+	if lin := t.v6lin; lin != nil {
+		hi := binary.BigEndian.Uint64(dst[:8])
+		lo := binary.BigEndian.Uint64(dst[8:])
+		for i := range lin {
+			r := &lin[i]
+			if hi&r.mhi == r.hi && lo&r.mlo == r.lo {
+				return &t.nhs[r.nh], true
+			}
+		}
+		return nil, false
+	}
 	var e uint32
 	var k uint
 	if t.v6big {
@@ -232,6 +250,7 @@ func (t *Table) MemoryBytes() int {
 		n += 4 * len(t.v6root)
 	}
 	n += 4*len(t.v4chunks) + 8*len(t.v6nodes) + 4*len(t.v6entries)
+	n += len(t.v6lin) * int(unsafe.Sizeof(lin6{}))
 	return n
 }
 

@@ -444,6 +444,9 @@ func TestLookupRandom(t *testing.T) {
 		n4, n6 int
 		nhs    int
 	}{
+		{name: "one", seed: 6, n4: 1, n6: 1, nhs: 1},
+		{name: "linear IPv6", seed: 7, n4: 3, n6: 16, nhs: 4},
+		{name: "just past linear IPv6", seed: 8, n4: 3, n6: 17, nhs: 4},
 		{name: "tiny", seed: 1, n4: 10, n6: 10, nhs: 3},
 		{name: "small", seed: 2, n4: 300, n6: 300, nhs: 20},
 		{name: "just below big root", seed: 3, n4: 1023, n6: 1023, nhs: 50},
