@@ -24,6 +24,10 @@ func FuzzProcess(f *testing.F) {
 	for i, fr := range frames {
 		f.Add(byte(i%4), fr.Data)
 	}
+	// ICMP errors through the EIP NAT, whose quotes are parsed and
+	// rewritten (gwicmp.go): from the Internet and from a tenant host.
+	f.Add(byte(portInet), fromClient("2.2.2.11").ICMPError(3, 4, fixture.New().IPv4("2.2.2.11", "1.1.1.7").TCP(40000, 23, "S").Bytes()).Bytes())
+	f.Add(byte(portUnder), fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").ICMPError(3, 3, fixture.New().IPv4("1.1.1.7", "10.0.0.7").UDP(40000, 53).Payload([]byte("q")).Bytes()).Bytes())
 	rt, err := compile.Build(cfg)
 	if err != nil {
 		f.Fatal(err)

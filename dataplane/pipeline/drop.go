@@ -53,6 +53,7 @@ const (
 	DropNoTunnelSource
 	DropNoTunnelRoute
 	DropNoHeadroom
+	DropICMPBadQuote
 	// NAT64.
 	DropSYNLimit
 	DropNAT64NoSession
@@ -116,6 +117,7 @@ var dropTable = [NumDropReasons]dropInfo{
 	DropNoTunnelSource:       {"no_tunnel_source", "encap route without a source and no IPv4 address on the output port"},
 	DropNoTunnelRoute:        {"no_tunnel_route", "the tunnel's outer destination is not routed out of the route's port"},
 	DropNoHeadroom:           {"no_headroom", "buffer has too little headroom to encapsulate"},
+	DropICMPBadQuote:         {"icmp_bad_quote", "ICMP error to an EIP (or from a tenant host) whose quoted datagram is malformed or not from that EIP (to that host)"},
 	DropSYNLimit:             {"syn_limit", "TCP SYN over the EIP's rate in its direction (token bucket, default 50,000/s)"},
 	DropNAT64NoSession:       {"nat64_no_session", "IPv4 packet to the pool, or TCP non-SYN / ICMP error, with no session or binding admitting it (RFC 6146 3.5)"},
 	DropNAT64PoolExhausted:   {"nat64_pool_exhausted", "no free pool address and port for a new binding"},

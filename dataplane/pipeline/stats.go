@@ -28,6 +28,8 @@ const (
 	EventFlowStale                         // flow entries dropped because the config or the route changed
 	EventFlowInsertRace                    // flow entry already created by another worker (or reply tuple taken)
 	EventFlowInsertFailed                  // flow entry not created: table full under drop-new
+	EventICMPErrorNAT                      // ICMP errors through an EIP whose quoted datagram was rewritten too
+	EventICMPRelated                       // of those, errors about a flow's packet: passed without the rules
 	EventNAT64Out                          // IPv6 packets translated to IPv4
 	EventNAT64In                           // IPv4 packets translated to IPv6
 	EventNAT64Hit                          // NAT64 packets of an existing session
@@ -62,6 +64,8 @@ var eventNames = [NumEvents]string{
 	EventFlowStale:            "flow_stale",
 	EventFlowInsertRace:       "flow_insert_race",
 	EventFlowInsertFailed:     "flow_insert_failed",
+	EventICMPErrorNAT:         "icmp_error_nat",
+	EventICMPRelated:          "icmp_error_related",
 	EventNAT64Out:             "nat64_out",
 	EventNAT64In:              "nat64_in",
 	EventNAT64Hit:             "nat64_session_hit",

@@ -144,7 +144,25 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 	zone := uint16(w.tun.tenant) + 1
 	var e int
 	create := false
-	if t.Offload && w.flowHit(p, zone, src, dst, f.InPort, nh.Port) {
+	var q quote4
+	icmpErr := p.Proto == packet.ProtoICMP && p.L4Off != 0 && packet.ICMPv4IsError(p.ICMPType)
+	related := false
+	if icmpErr {
+		// An error about a datagram the host received (see gwicmp.go).
+		var ok bool
+		if q, ok = parseQuote4(data, p); !ok || q.dst != src {
+			w.drop(f, DropICMPBadQuote)
+			return
+		}
+		if e, ok = gw.EIPByPrivate(w.tun.tenant, src); !ok {
+			w.drop(f, DropNoEIP)
+			return
+		}
+		related = t.Offload && w.relatedFlow(&q, zone, e)
+	}
+	if related {
+		w.stats.Events[EventICMPRelated]++
+	} else if t.Offload && w.flowHit(p, zone, src, dst, f.InPort, nh.Port) {
 		e = int(w.ent.Value[flowEIP])
 		if e >= len(gw.EIPs) || gw.EIPs[e].Private != src || int(gw.EIPs[e].Tenant) != w.tun.tenant {
 			w.drop(f, DropNoEIP)
@@ -191,6 +209,10 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 		w.flowCreate(p, flowValue(e, w.env.gen, kindEgress, f.InPort, nh.Port))
 	}
 	nat4(data, p, true, gw.EIPs[e].Addr)
+	if icmpErr {
+		natQuote4(data, p, &q, false, gw.EIPs[e].Addr)
+		w.stats.Events[EventICMPErrorNAT]++
+	}
 	decTTL4(ip)
 	w.stats.Events[EventSNAT]++
 	// The inner packet becomes the frame: the outer Ethernet, IPv4 and
@@ -216,7 +238,19 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 	}
 	client, eip := p.Src4(), p.Dst4()
 	create := false
-	if !(t.Offload && w.flowHit(p, zoneInternet, client, eip, nh.Port, f.InPort)) {
+	var q quote4
+	icmpErr := p.Proto == packet.ProtoICMP && p.L4Off != 0 && packet.ICMPv4IsError(p.ICMPType)
+	if icmpErr {
+		// An error about a datagram the EIP sent (see gwicmp.go).
+		var ok bool
+		if q, ok = parseQuote4(data, p); !ok || q.src != eip {
+			w.drop(f, DropICMPBadQuote)
+			return
+		}
+	}
+	if icmpErr && t.Offload && w.relatedFlow(&q, zoneInternet, ei) {
+		w.stats.Events[EventICMPRelated]++
+	} else if !(t.Offload && w.flowHit(p, zoneInternet, client, eip, nh.Port, f.InPort)) {
 		// The classifier sees the packet as the tenant will: after DNAT.
 		if w.classifyDNAT(f, t.Ingress, DropFirewallIngress, e.Private) {
 			return
@@ -254,6 +288,10 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 		w.flowCreate(p, flowValue(ei, w.env.gen, kindIngress, nh.Port, f.InPort))
 	}
 	nat4(data, p, false, e.Private)
+	if icmpErr {
+		natQuote4(data, p, &q, true, e.Private)
+		w.stats.Events[EventICMPErrorNAT]++
+	}
 	decTTL4(ip)
 	w.stats.Events[EventDNAT]++
 	if !nh.HasEncap {
