@@ -25,6 +25,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	spin := fs.Bool("spin", false, "busy-spin workers instead of sleeping in poll when idle (only on CPUs of their own)")
 	busyPoll := fs.Int("busy-poll", 0, "SO_BUSY_POLL microseconds with SO_PREFER_BUSY_POLL (0: off; best effort)")
 	cpus := fs.String("cpus", "", "pin worker q to the q-th CPU of this comma-separated list (default: no pinning)")
+	null := fs.Bool("null-forward", false, "benchmark only: no pipeline; re-address every frame and send it on the next port (the AF_XDP ceiling)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: xdpgw run [--config FILE] [--stats-interval 10s] [flags]")
@@ -72,6 +73,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		ConfigPath:    *cfgPath,
 		StatsInterval: *statsEvery,
 		Engine:        eo,
+		NullForward:   *null,
 		Log:           log,
 	})
 	if err != nil {

@@ -39,7 +39,13 @@ type Options struct {
 	// Engine tunes the AF_XDP layer. Queues comes from the configuration
 	// (ports[].queues).
 	Engine afxdp.Options
-	Log    *slog.Logger
+	// NullForward runs the engine's null forwarder instead of the
+	// pipeline (benchmarks only: the AF_XDP ceiling of testbed/bench.sh).
+	// Port p's frames leave by port p+1 (the last port's by port 0) with
+	// that port's MAC as source and the MAC of its configured neighbour
+	// with the lowest address as destination.
+	NullForward bool
+	Log         *slog.Logger
 	// Ready, if set, is called once traffic flows (tests, supervisors).
 	Ready func()
 }
@@ -193,6 +199,12 @@ func (d *daemon) start() error {
 	}
 	eo := d.opts.Engine
 	eo.Queues = max(rt.Config.Ports[0].Queues, 1)
+	if d.opts.NullForward {
+		if eo.Null, err = nullRoutes(rt.Env, rt.PortNames); err != nil {
+			return err
+		}
+		d.log.Warn("null forwarder: frames are only re-addressed and sent on the next port (benchmark mode)")
+	}
 	d.engine, err = afxdp.Open(specs, eo)
 	if err != nil {
 		return fmt.Errorf("open AF_XDP sockets: %w (each port needs %d queue(s); `ethtool -l IF` shows an interface's queues)", err, eo.Queues)
@@ -571,4 +583,29 @@ func (d *daemon) summary() {
 		d.log.Info("summary events", evs...)
 	}
 	d.log.Info("stopped", "uptime", time.Since(d.started).Round(time.Second).String(), "next_hops_resolved", d.resolve, "xdp_removed", d.detachCount, "xdp_reattached", d.reattachCount)
+}
+
+// nullRoutes is the null forwarder's table: port p to port p+1 (mod the
+// number of ports), from that port's MAC to the MAC of its static neighbour with the
+// lowest address.
+func nullRoutes(env *pipeline.Env, names []string) ([]afxdp.NullRoute, error) {
+	n := len(env.Ports)
+	routes := make([]afxdp.NullRoute, n)
+	neigh := env.Neigh.Load().Entries()
+	for p := range routes {
+		out := (p + 1) % n
+		r := afxdp.NullRoute{Out: uint16(out), SrcMAC: env.Ports[out].MAC}
+		var best netip.Addr
+		for _, e := range neigh {
+			// The lowest address: Entries is in hash order.
+			if int(e.Port) == out && (!best.IsValid() || e.Addr.Less(best)) {
+				r.DstMAC, best = e.MAC, e.Addr
+			}
+		}
+		if !best.IsValid() {
+			return nil, fmt.Errorf("null forwarder: port %s has no configured neighbour to send to", names[out])
+		}
+		routes[p] = r
+	}
+	return routes, nil
 }

@@ -61,6 +61,12 @@ type Options struct {
 	BusyPollBudget int // SO_BUSY_POLL_BUDGET; default 64
 	// CPUs pins worker q to CPUs[q % len(CPUs)]; empty: no pinning.
 	CPUs []int
+	// Null, when set (one entry per port), replaces the pipeline with the
+	// null forwarder: a frame received on port p gets Null[p]'s MACs and
+	// is transmitted on Null[p].Out, nothing else. It measures the
+	// engine's own ceiling (testbed/bench.sh); Start ignores its
+	// Dataplane then.
+	Null []NullRoute
 }
 
 func (o *Options) setDefaults() error {
@@ -116,6 +122,16 @@ func Open(ports []PortSpec, opts Options) (*Engine, error) {
 	}
 	if len(ports) == 0 || len(ports) > pipeline.MaxPorts {
 		return nil, ErrBadOptions
+	}
+	if opts.Null != nil {
+		if len(opts.Null) != len(ports) {
+			return nil, ErrBadOptions
+		}
+		for _, r := range opts.Null {
+			if int(r.Out) >= len(ports) {
+				return nil, ErrBadOptions
+			}
+		}
 	}
 	switch opts.Mode {
 	case ModeAuto:
@@ -315,7 +331,8 @@ func (e *Engine) Sockets() []*Socket {
 }
 
 // Start runs one worker goroutine per queue over dp. The pipeline's port
-// indices are the PortSpecs' order.
+// indices are the PortSpecs' order. With Options.Null the workers run the
+// null forwarder and dp may be nil.
 func (e *Engine) Start(dp *pipeline.Dataplane) error {
 	if e.started {
 		return ErrStarted
@@ -335,12 +352,18 @@ func (e *Engine) Start(dp *pipeline.Dataplane) error {
 // attach makes the worker's pipeline loops: one per input port, each able
 // to transmit on every port through the worker's own sockets.
 func (w *worker) attach(dp *pipeline.Dataplane) {
+	w.loops = w.loops[:0]
+	if null := w.e.opts.Null; null != nil {
+		for i, s := range w.socks {
+			w.loops = append(w.loops, newNullLoop(s, w.socks[null[i].Out], null[i], w.e.opts.Batch))
+		}
+		return
+	}
 	pw := dp.NewWorker()
 	outs := make([]pipeline.Port, len(w.socks))
 	for i, s := range w.socks {
 		outs[i] = s
 	}
-	w.loops = w.loops[:0]
 	for _, s := range w.socks {
 		w.loops = append(w.loops, pipeline.NewLoop(pw, s, outs, w.e.opts.Batch))
 	}

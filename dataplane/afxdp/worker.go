@@ -5,8 +5,6 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
-
-	"xdpgw/dataplane/pipeline"
 )
 
 // worker is one goroutine, locked to an OS thread, owning queue q of every
@@ -24,7 +22,7 @@ type worker struct {
 
 	free  []uint64 // free chunks (a stack; capacity total, never grows)
 	socks []*Socket
-	loops []*pipeline.Loop
+	loops []runner // one per input port: pipeline.Loop or nullLoop
 
 	misses missRing
 
