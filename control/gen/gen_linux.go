@@ -53,7 +53,9 @@ type SendOptions struct {
 	// Minimal uses the two-instruction XDP_TX program: one flow, sent
 	// frames counted by Repeat (a lower bound when a call is retried).
 	Minimal bool
-	// Rate in frames per second; 0 sends flat out.
+	// Rate in frames per second; 0 sends flat out. The counting program
+	// paces the frames itself (evenly spaced, see senderInsns); the
+	// minimal program cannot.
 	Rate float64
 	// Duration of the run; Count stops earlier after so many frames
 	// (0: no limit). One of them must be set.
@@ -86,6 +88,7 @@ type Sender struct {
 	frame []byte
 	prog  *ebpf.Program
 	count *ebpf.Map
+	pace  *ebpf.Map // with Rate: the pacing state (paceValue)
 }
 
 // NewSender builds the frame and loads the program.
@@ -104,6 +107,12 @@ func NewSender(o SendOptions) (*Sender, error) {
 	if o.Minimal && t.Flows > 1 {
 		return nil, errors.New("sender: the minimal program sends one flow (drop -minimal or -flows)")
 	}
+	if o.Minimal && o.Rate > 0 {
+		return nil, errors.New("sender: the minimal program cannot pace (drop -minimal or -rate)")
+	}
+	if o.Rate < 0 || o.Rate > 1e9 {
+		return nil, errors.New("sender: rate out of range")
+	}
 	o.Template = t
 	s := &Sender{o: o, frame: frame}
 	spec := &ebpf.ProgramSpec{Name: "xdpgw_gen", Type: ebpf.XDP, License: "GPL"}
@@ -114,8 +123,25 @@ func NewSender(o SendOptions) (*Sender, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sender: create counter map: %w", err)
 		}
+		paceFd := -1
+		if o.Rate > 0 {
+			if s.pace, err = ebpf.NewMap(paceMapSpec()); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("sender: create pacing map: %w", err)
+			}
+			iv := uint64(1e12 / o.Rate)
+			// A burst of at most 32 frames after a stall: the veth's
+			// ring (256) never sees a flood from the catch-up, and
+			// short stalls of the sender (flushing a bulk to the
+			// veth) cost no sending slots.
+			if err := s.pace.Put(uint32(0), paceValue{Interval: iv, Slack: 32 * iv}); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("sender: set pacing: %w", err)
+			}
+			paceFd = s.pace.FD()
+		}
 		rw := t.Offsets()
-		spec.Instructions = senderInsns(s.count.FD(), frame, rw.HdrEnd, rw, t.SrcPort, t.Flows)
+		spec.Instructions = senderInsns(s.count.FD(), paceFd, frame, rw.HdrEnd, rw, t.SrcPort, t.Flows)
 	}
 	s.prog, err = ebpf.NewProgram(spec)
 	if err != nil {
@@ -135,6 +161,9 @@ func (s *Sender) Close() {
 	}
 	if s.count != nil {
 		s.count.Close()
+	}
+	if s.pace != nil {
+		s.pace.Close()
 	}
 }
 
@@ -188,14 +217,17 @@ func (s *Sender) loop(ctx context.Context, ifindex int) (SendResult, error) {
 	opts := ebpf.RunOptions{Data: s.frame, Context: xmd, Flags: flagLiveFrames, BatchSize: s.o.BatchSize}
 	// A BPF_PROG_RUN call with live frames costs ~17 ms of fixed set-up and
 	// tear-down on this kernel (page pool, rxq registration), measured
-	// with 64 frames in one call. So calls must be long: flat out, each
-	// call is sized to last ~250 ms at the rate measured so far (capped by
-	// the time left); paced, each period of 100 ms sends what is due in one
-	// burst at the line rate and sleeps the rest of the period: the mean
-	// rate is exact, the frames come in bursts.
-	const flatTarget = 250 * time.Millisecond
-	const period = 100 * time.Millisecond
-	var repeats uint64
+	// with 64 frames in one call, during which nothing is sent. So calls
+	// must be long: each is sized from the iterations per second measured
+	// so far to last ~250 ms flat out, ~1 s paced (capped by the time
+	// left). Paced, the program itself spaces the frames (senderInsns) and
+	// drops the iterations whose time has not come, so a call runs many
+	// more iterations than it sends.
+	target := 250 * time.Millisecond
+	if s.o.Rate > 0 {
+		target = time.Second
+	}
+	var repeats, sent uint64
 	start := time.Now()
 	for {
 		if ctx.Err() != nil {
@@ -205,30 +237,21 @@ func (s *Sender) loop(ctx context.Context, ifindex int) (SendResult, error) {
 		if s.o.Duration > 0 && el >= s.o.Duration {
 			break
 		}
-		if s.o.Count > 0 && repeats >= s.o.Count {
+		if s.o.Count > 0 && sent >= s.o.Count {
 			break
 		}
-		var n uint64
-		if s.o.Rate > 0 {
-			due := uint64(s.o.Rate * (el + period).Seconds())
-			if due <= repeats {
-				time.Sleep(period - el%period)
-				continue
+		n := uint64(1 << 18)
+		if repeats > 0 && el > 0 {
+			t := target
+			if s.o.Duration > 0 {
+				t = min(t, s.o.Duration-el)
 			}
-			n = due - repeats
-		} else {
-			n = 1 << 18
-			if repeats > 0 && el > 0 {
-				target := flatTarget
-				if s.o.Duration > 0 {
-					target = min(target, s.o.Duration-el)
-				}
-				n = uint64(float64(repeats) / el.Seconds() * target.Seconds())
-			}
-			n = min(max(n, 1<<12), 1<<30)
+			n = uint64(float64(repeats) / el.Seconds() * t.Seconds())
 		}
+		n = min(max(n, 1<<12), 1<<30)
 		if s.o.Count > 0 {
-			n = min(n, s.o.Count-repeats)
+			// Each iteration sends at most one frame.
+			n = min(n, s.o.Count-sent)
 		}
 		opts.Repeat = uint32(n)
 		if _, err := s.prog.Run(&opts); err != nil {
@@ -239,6 +262,14 @@ func (s *Sender) loop(ctx context.Context, ifindex int) (SendResult, error) {
 		}
 		repeats += n
 		res.Calls++
+		sent = repeats
+		if s.o.Rate > 0 {
+			c, err := readCounter(s.count)
+			if err != nil {
+				return res, fmt.Errorf("sender: read counter: %w", err)
+			}
+			sent = c.Packets - before.Packets
+		}
 	}
 	res.Elapsed = time.Since(start)
 	res.Sent = repeats

@@ -65,9 +65,22 @@ func lookupCounter(fd int, miss string) asm.Instructions {
 // NAT, addresses. Without the restore the next send of that page carries
 // the router's egress MACs and a lower TTL: the router then drops it as
 // PACKET_OTHERHOST (the loss xdp-on-veth.md could not explain).
-func senderInsns(fd int, frame []byte, hdr int, rw Rewrite, base uint16, flows int) asm.Instructions {
+//
+// With a pacing map (paceFd >= 0, a paceValue) the program first paces:
+// a frame whose time has not come yet (now < next) is dropped at once
+// (XDP_DROP: not sent, not counted); otherwise it is sent and next
+// advances by one interval. next never lags now by more than the slack, so
+// a generator that falls behind (the gap between two BPF_PROG_RUN calls)
+// catches up by a burst of at most slack/interval frames, not by a flood.
+// The frames leave evenly spaced at the mean rate, one every interval.
+func senderInsns(fd, paceFd int, frame []byte, hdr int, rw Rewrite, base uint16, flows int) asm.Instructions {
 	in := asm.Instructions{asm.Mov.Reg(asm.R6, asm.R1)}
-	in = append(in, lookupCounter(fd, "out")...)
+	if paceFd >= 0 {
+		in = append(in, paceInsns(paceFd, "send")...)
+	}
+	cnt := lookupCounter(fd, "out")
+	cnt[0] = cnt[0].WithSymbol("send")
+	in = append(in, cnt...)
 	in = append(in,
 		asm.LoadMem(asm.R7, asm.R0, 0, asm.DWord),
 		asm.Mov.Reg(asm.R1, asm.R7),
@@ -143,6 +156,50 @@ func senderInsns(fd int, frame []byte, hdr int, rw Rewrite, base uint16, flows i
 		asm.Return(),
 	)
 	return in
+}
+
+// paceValue is the pacing map's value, times in picoseconds (the
+// program multiplies bpf_ktime_get_ns by 1000): the next frame's time,
+// the interval between frames and how far next may lag behind now.
+type paceValue struct {
+	Next, Interval, Slack uint64
+}
+
+// paceMapSpec is a one-entry array of paceValue (not per CPU: one sending
+// thread at a time).
+func paceMapSpec() *ebpf.MapSpec {
+	return &ebpf.MapSpec{Name: "xdpgw_gen_pace", Type: ebpf.Array, KeySize: 4, ValueSize: 24, MaxEntries: 1}
+}
+
+// paceInsns: the pacing prologue of senderInsns. Expects nothing in
+// registers; uses R8 (callee-saved); jumps to send when the frame's time
+// has come (or the map lookup fails), returns XDP_DROP otherwise.
+func paceInsns(fd int, send string) asm.Instructions {
+	return asm.Instructions{
+		asm.StoreImm(asm.R10, -4, 0, asm.Word),
+		asm.Mov.Reg(asm.R2, asm.R10),
+		asm.Add.Imm(asm.R2, -4),
+		asm.LoadMapPtr(asm.R1, fd),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, send),
+		asm.Mov.Reg(asm.R8, asm.R0),
+		asm.FnKtimeGetNs.Call(),
+		asm.Mul.Imm(asm.R0, 1000),
+		asm.LoadMem(asm.R1, asm.R8, 0, asm.DWord),  // next
+		asm.LoadMem(asm.R2, asm.R8, 8, asm.DWord),  // interval
+		asm.LoadMem(asm.R3, asm.R8, 16, asm.DWord), // slack
+		asm.JLT.Reg(asm.R0, asm.R1, "paced"),
+		// next = max(next, now - slack) + interval
+		asm.Mov.Reg(asm.R4, asm.R0),
+		asm.Sub.Reg(asm.R4, asm.R3),
+		asm.JGE.Reg(asm.R1, asm.R4, "keep"),
+		asm.Mov.Reg(asm.R1, asm.R4),
+		asm.Add.Reg(asm.R1, asm.R2).WithSymbol("keep"),
+		asm.StoreMem(asm.R8, 0, asm.R1, asm.DWord),
+		asm.Ja.Label(send),
+		asm.Mov.Imm(asm.R0, XDPDrop).WithSymbol("paced"),
+		asm.Return(),
+	}
 }
 
 // le64 and le32 read memory as the (little-endian) host does.
