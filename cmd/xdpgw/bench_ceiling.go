@@ -28,6 +28,8 @@ type ceilingRow struct {
 	Median  float64   `json:"median"`
 	Max     float64   `json:"max"`
 	Counted string    `json:"counted_at"`
+	// Search: the highest rate with at most -search-loss loss.
+	Search *searchResult `json:"search,omitempty"`
 }
 
 // benchCeiling measures the machine's XDP ceiling on the testbed's veth:
@@ -49,6 +51,8 @@ func benchCeiling(args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("runs", 3, "runs per program (min / median / max over the runs)")
 	cpu := fs.Int("cpu", 0, "pin the generator's thread to this CPU (-1: no pinning)")
 	asJSON := fs.Bool("json", false, "print the rows as JSON")
+	searchLoss := fs.Float64("search-loss", 0, "also search each program's highest rate with at most this loss (0.01: 1%), from its flat-out figure")
+	searchDur := fs.Duration("search-duration", 3*time.Second, "length of each probe of the search")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: xdpgw bench ceiling [-gen-netns xb-gen -gen-dev xb-g0 -dut-netns xb-dut -dut-dev xb-di] [-runs 3] [-duration 6s] [-json]")
 		fmt.Fprintln(stderr, "\nThe XDP ceiling of this machine on a veth pair (root): xdpgw's own minimal XDP_DROP and XDP_TX")
@@ -62,7 +66,7 @@ func benchCeiling(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if fs.NArg() != 0 || *runs < 1 || *dur <= 0 {
+	if fs.NArg() != 0 || *runs < 1 || *dur <= 0 || *searchLoss < 0 || *searchLoss >= 1 || *searchDur <= 0 {
 		fs.Usage()
 		return 2
 	}
@@ -92,27 +96,33 @@ func benchCeiling(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// once runs a program once at rate (0: flat out).
+	once := func(action int, rate float64, d time.Duration) (genReport, error) {
+		o := base
+		o.send.Rate, o.send.Duration = rate, d
+		var prog *gen.Sink
+		var err error
+		if action == gen.XDPDrop {
+			o.sinkNetns, o.sinkDev = *dutNS, *dutDev
+		} else {
+			// The reflecting program on the DUT, the counter on the generator's side.
+			if prog, err = gen.AttachSink(*dutNS, *dutDev, gen.XDPTX); err != nil {
+				return genReport{}, err
+			}
+			o.sinkNetns, o.sinkDev = *genNS, *genDev
+		}
+		rep, err := runGen(ctx, o)
+		if prog != nil {
+			if cerr := prog.Close(); err == nil {
+				err = cerr
+			}
+		}
+		return rep, err
+	}
 	measure := func(action int) ([]float64, error) {
 		var out []float64
 		for r := 0; r < *runs; r++ {
-			o := base
-			var prog *gen.Sink
-			var err error
-			if action == gen.XDPDrop {
-				o.sinkNetns, o.sinkDev = *dutNS, *dutDev
-			} else {
-				// The reflecting program on the DUT, the counter on the generator's side.
-				if prog, err = gen.AttachSink(*dutNS, *dutDev, gen.XDPTX); err != nil {
-					return nil, err
-				}
-				o.sinkNetns, o.sinkDev = *genNS, *genDev
-			}
-			rep, err := runGen(ctx, o)
-			if prog != nil {
-				if cerr := prog.Close(); err == nil {
-					err = cerr
-				}
-			}
+			rep, err := once(action, 0, *dur)
 			if err != nil {
 				return nil, err
 			}
@@ -135,7 +145,19 @@ func benchCeiling(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "xdpgw bench ceiling: %s: %v\n", c.what, err)
 			return 1
 		}
-		rows = append(rows, ceilingRow{What: c.what, PPS: pps, Min: slices.Min(pps), Median: median(pps), Max: slices.Max(pps), Counted: c.at})
+		row := ceilingRow{What: c.what, PPS: pps, Min: slices.Min(pps), Median: median(pps), Max: slices.Max(pps), Counted: c.at}
+		if *searchLoss > 0 {
+			fmt.Fprintf(stderr, "ceiling %s: highest rate with loss <= %.2f%%, probes of %v\n", c.what, 100**searchLoss, *searchDur)
+			res, err := searchRate(ctx, searchParams{MaxLoss: *searchLoss, Start: row.Median}, func(rate float64) (genReport, error) {
+				return once(c.action, rate, *searchDur)
+			}, stderr)
+			if err != nil {
+				fmt.Fprintf(stderr, "xdpgw bench ceiling: %s: search: %v\n", c.what, err)
+				return 1
+			}
+			row.Search = &res
+		}
+		rows = append(rows, row)
 	}
 	if *asJSON {
 		b, _ := json.Marshal(rows)
@@ -147,6 +169,9 @@ func benchCeiling(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, "|---|---|---:|")
 	for _, r := range rows {
 		fmt.Fprintf(stdout, "| %s | %s | %.2f / %.2f / %.2f |\n", r.What, r.Counted, r.Min/1e6, r.Median/1e6, r.Max/1e6)
+		if r.Search != nil {
+			fmt.Fprintf(stdout, "|   at <= %.0f%% loss | | %.2f (asked %.2f) |\n", 100*r.Search.MaxLoss, r.Search.Best.RxPPS/1e6, r.Search.Best.Rate/1e6)
+		}
 	}
 	return 0
 }

@@ -28,6 +28,7 @@ type genOptions struct {
 	interval  time.Duration
 	drain     time.Duration
 	json      bool
+	search    searchParams // MaxLoss > 0: search the highest rate with at most that loss
 }
 
 // parseRate accepts "0" or "max" (flat out), "20000", "500k", "1.5M".
@@ -80,7 +81,7 @@ func parseGen(args []string, stderr io.Writer) (genOptions, error) {
 	outerSrc := fs.String("outer-src", "", "gre: outer (underlay) source, the tenant's tunnel endpoint")
 	outerDst := fs.String("outer-dst", "", "gre: outer destination, the gateway's underlay address")
 	key := fs.Uint("key", 1000, "gre: GRE key (the tenant)")
-	rate := fs.String("rate", "max", "frames per second: 20000, 500k, 1.5M, or max (flat out)")
+	rate := fs.String("rate", "max", "frames per second, evenly spaced by the sending program: 20000, 500k, 1.5M, or max (flat out)")
 	dur := fs.Duration("duration", 5*time.Second, "how long to send")
 	count := fs.Uint64("count", 0, "stop after so many frames (0: only -duration)")
 	batch := fs.Uint("batch", 64, "frames per batch of the kernel's live-frame loop")
@@ -91,6 +92,9 @@ func parseGen(args []string, stderr io.Writer) (genOptions, error) {
 	fs.DurationVar(&o.interval, "interval", time.Second, "sink sampling interval (the rate reported is the median of the samples)")
 	fs.DurationVar(&o.drain, "drain", 200*time.Millisecond, "sink: keep counting this long after the last frame is sent")
 	fs.BoolVar(&o.json, "json", false, "print the summary as one JSON object")
+	fs.Float64Var(&o.search.MaxLoss, "search-loss", 0, "search the highest rate carried with at most this loss (0.01: 1%), in probes of -duration each (needs -sink-dev)")
+	searchStart := fs.String("search-start", "1M", "rate of the search's first probe")
+	searchMax := fs.String("search-max", "0", "the search never probes above this rate (0: 20x the start)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: xdpgw gen -dev IF -dst-mac MAC -src ADDR -dst ADDR [-netns NS] [-template udp|gre|nat64|syn]")
 		fmt.Fprintln(stderr, "                 [-flows N] [-rate max|PPS] [-duration 5s] [-sink-netns NS -sink-dev IF] [-json]")
@@ -158,11 +162,25 @@ func parseGen(args []string, stderr io.Writer) (genOptions, error) {
 	if *minimal && *flows > 1 {
 		return o, errors.New("-minimal sends one flow: drop -flows or -minimal")
 	}
+	if *minimal && r > 0 {
+		return o, errors.New("-minimal cannot pace: drop -rate or -minimal")
+	}
 	if o.sinkNetns != "" && o.sinkDev == "" {
 		return o, errors.New("-sink-netns needs -sink-dev")
 	}
 	if o.interval <= 0 {
 		return o, errors.New("-interval must be positive")
+	}
+	if o.search.MaxLoss != 0 {
+		if o.search.MaxLoss < 0 || o.search.MaxLoss >= 1 || o.sinkDev == "" || *minimal || r > 0 || *count > 0 || *dur <= 0 {
+			return o, errors.New("-search-loss is a fraction in (0, 1) and needs -sink-dev and -duration, without -minimal, -rate or -count")
+		}
+		if o.search.Start, err = parseRate(*searchStart); err != nil || o.search.Start <= 0 {
+			return o, fmt.Errorf("-search-start: want a positive rate")
+		}
+		if o.search.Max, err = parseRate(*searchMax); err != nil {
+			return o, fmt.Errorf("-search-max: %v", err)
+		}
 	}
 	o.send = gen.SendOptions{
 		Netns: *netnsName, Dev: *dev, Template: t, Minimal: *minimal,
@@ -244,6 +262,19 @@ func cmdGen(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.search.MaxLoss > 0 {
+		res, err := searchRate(ctx, o.search, func(rate float64) (genReport, error) {
+			p := o
+			p.send.Rate = rate
+			return runGen(ctx, p)
+		}, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "xdpgw gen: %v\n", err)
+			return 1
+		}
+		printSearch(stdout, res, o.json)
+		return 0
+	}
 	rep, err := runGen(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "xdpgw gen: %v\n", err)
@@ -251,6 +282,16 @@ func cmdGen(args []string, stdout, stderr io.Writer) int {
 	}
 	printReport(stdout, rep, o.json)
 	return 0
+}
+
+func printSearch(w io.Writer, r searchResult, asJSON bool) {
+	if asJSON {
+		b, _ := json.Marshal(r)
+		fmt.Fprintln(w, string(b))
+		return
+	}
+	fmt.Fprintf(w, "highest rate with loss <= %.2f%%: asked %.3f Mpps, sent %.3f, carried %.3f (loss %.2f%%); next rate tried above it: %.3f Mpps; %d probes\n",
+		100*r.MaxLoss, r.Best.Rate/1e6, r.Best.SentPPS/1e6, r.Best.RxPPS/1e6, 100*r.Best.Loss, r.Above/1e6, len(r.Probes))
 }
 
 func printReport(w io.Writer, r genReport, asJSON bool) {
