@@ -91,6 +91,46 @@ func BenchmarkLookup(b *testing.B) {
 	}
 }
 
+// BenchmarkLookupBatch is BenchmarkLookup's hits as the pipeline does
+// them: batches of 64 keys, optionally prefetched (Worker.Prefetch) before
+// they are looked up, so that the bucket misses overlap.
+func BenchmarkLookupBatch(b *testing.B) {
+	for _, pf := range []int{0, 1, 2} {
+		name := [...]string{"plain-10M", "prefetched-10M", "prefetched-2stage-10M"}[pf]
+		b.Run(name, func(b *testing.B) {
+			tab := filledTable(b, 10_000_000)
+			w := tab.NewWorker()
+			var keys [64]session.Key
+			var e session.Entry
+			var j uint32
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				for i := range keys {
+					keys[i], _ = natKeys(scatter(j, 10_000_000), protoUDP)
+					j++
+				}
+				if pf > 0 {
+					for i := range keys {
+						w.Prefetch(&keys[i])
+					}
+				}
+				if pf > 1 {
+					for i := range keys {
+						w.PrefetchEntry(&keys[i])
+					}
+				}
+				for i := range keys {
+					if !w.Lookup(&keys[i], &e) {
+						b.Fatal("miss")
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(keys)), "ns/lookup")
+		})
+	}
+}
+
 // BenchmarkLookupParallel: run with -cpu 1,2 to see the scaling of
 // concurrent readers over one table.
 func BenchmarkLookupParallel(b *testing.B) {
