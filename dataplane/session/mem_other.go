@@ -3,4 +3,4 @@
 package session
 
 // makeWords returns n zeroed uint64 words starting on a 64-byte boundary.
-func makeWords(n int) []uint64 { return alignWords(n, 64) }
+func makeWords(n int) ([]uint64, func()) { return alignWords(n, 64), nil }

@@ -231,11 +231,22 @@ func New(cfg Config) (*Table, error) {
 	nb = max(nb, minBuckets)
 	t.nb = uint64(nb)
 
-	ew := makeWords(cfg.Capacity * entryWords)
+	ew, freeEntries := makeWords(cfg.Capacity * entryWords)
 	t.entries = unsafe.Slice((*entry)(unsafe.Pointer(&ew[0])), cfg.Capacity)
-	bw := makeWords(nb * bucketSlots / 2)
+	bw, freeIndex := makeWords(nb * bucketSlots / 2)
 	t.index = unsafe.Slice((*bucket)(unsafe.Pointer(&bw[0])), nb)
 	t.bytes = len(ew)*8 + len(bw)*8
+	// Arrays mapped outside the Go heap are unmapped once nothing can
+	// reach the table (workers hold it, so none is running on it).
+	if freeEntries != nil || freeIndex != nil {
+		runtime.AddCleanup(t, func(fs [2]func()) {
+			for _, f := range fs {
+				if f != nil {
+					f()
+				}
+			}
+		}, [2]func(){freeEntries, freeIndex})
+	}
 	return t, nil
 }
 
