@@ -6,6 +6,7 @@ import (
 	"xdpgw/control/compile"
 	"xdpgw/control/config"
 	"xdpgw/dataplane/pipeline"
+	"xdpgw/dataplane/session"
 	"xdpgw/tools/fixture"
 )
 
@@ -54,6 +55,10 @@ func FuzzProcess(f *testing.F) {
 		}
 		n := copy(buf[256:], data)
 		batch := []pipeline.Frame{{Buf: buf, Off: 256, Len: n, InPort: uint16(port % 5)}}
+		// The prefetch pass reads raw headers (it runs only on large
+		// tables, so call it directly).
+		var keys [pipeline.MaxPrefetchKeys]session.Key
+		w.PrefetchKeys(&batch[0], &keys)
 		now += 1e6
 		w.LendSpare(spare)
 		w.Process(batch, now)

@@ -387,12 +387,7 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 	}
 	// A new binding: candidates from a hash of (X',x), so a client keeps
 	// its mapping across BIB expiry when the pool is not busy.
-	var seed uint64
-	for i := 0; i < 16; i += 8 {
-		seed ^= mix64(uint64(p.Src[i])<<56 | uint64(p.Src[i+1])<<48 | uint64(p.Src[i+2])<<40 | uint64(p.Src[i+3])<<32 |
-			uint64(p.Src[i+4])<<24 | uint64(p.Src[i+5])<<16 | uint64(p.Src[i+6])<<8 | uint64(p.Src[i+7]))
-	}
-	seed = mix64(seed ^ uint64(sport)<<8 ^ uint64(proto))
+	seed := bibSeed(&p.Src, sport, proto)
 	cls := session.ClassUDP
 	switch proto {
 	case packet.ProtoTCP:
@@ -402,14 +397,8 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 	}
 	rk := &w.rkey
 	for try := uint64(0); try < poolTries; try++ {
-		h := mix64(seed + try*0x9e3779b97f4a7c15)
-		pool := &n.Pools[h%uint64(len(n.Pools))]
-		h >>= 8
-		addr := uint32(be32(pool.Base)) + uint32(h%uint64(pool.Count))
-		h >>= 20
-		span := uint64(pool.PortHi-pool.PortLo) + 1
-		port := pool.PortLo + uint16(h%span)
-		t = [4]byte{byte(addr >> 24), byte(addr >> 16), byte(addr >> 8), byte(addr)}
+		var port uint16
+		t, port = n.bibCandidate(seed, try)
 		if n.staticHolds(proto, t, port) {
 			continue // reserved by an administrator's binding
 		}
@@ -441,6 +430,30 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 	}
 	w.mapFail = DropNAT64PoolExhausted
 	return t, 0, false
+}
+
+// bibSeed hashes (X',x) and the protocol: the seed of a new binding's
+// candidates (bibCandidate).
+func bibSeed(x6 *[16]byte, sport uint16, proto uint8) uint64 {
+	var seed uint64
+	for i := 0; i < 16; i += 8 {
+		seed ^= mix64(uint64(x6[i])<<56 | uint64(x6[i+1])<<48 | uint64(x6[i+2])<<40 | uint64(x6[i+3])<<32 |
+			uint64(x6[i+4])<<24 | uint64(x6[i+5])<<16 | uint64(x6[i+6])<<8 | uint64(x6[i+7]))
+	}
+	return mix64(seed ^ uint64(sport)<<8 ^ uint64(proto))
+}
+
+// bibCandidate is the try-th pool address and port offered to a new
+// binding whose bibSeed is seed.
+func (n *NAT64) bibCandidate(seed, try uint64) ([4]byte, uint16) {
+	h := mix64(seed + try*0x9e3779b97f4a7c15)
+	pool := &n.Pools[h%uint64(len(n.Pools))]
+	h >>= 8
+	addr := uint32(be32(pool.Base)) + uint32(h%uint64(pool.Count))
+	h >>= 20
+	span := uint64(pool.PortHi-pool.PortLo) + 1
+	port := pool.PortLo + uint16(h%span)
+	return [4]byte{byte(addr >> 24), byte(addr >> 16), byte(addr >> 8), byte(addr)}, port
 }
 
 // nat64Session creates the session of the packet in the IPv6 -> IPv4

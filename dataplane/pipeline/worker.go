@@ -68,6 +68,7 @@ func (d *Dataplane) NewWorker() *Worker {
 	d.mu.Lock()
 	if d.sessions != nil {
 		w.sw = d.sessions.NewWorker()
+		w.prefetch = d.sessions.Bytes() > prefetchMinBytes
 	}
 	w.ID = len(d.workers)
 	d.workers = append(d.workers, w)
@@ -108,10 +109,11 @@ type Worker struct {
 	tun tunnel          // outer headers of the packet being decapsulated
 	fwp firewall.Packet // the classifier's view of the packet
 
-	sw   *session.Worker // nil without a session table
-	key  session.Key     // scratch keys and entry of the flow path
-	rkey session.Key
-	ent  session.Entry
+	sw       *session.Worker // nil without a session table
+	prefetch bool            // the table is large: prefetch each batch's keys (prefetch.go)
+	key      session.Key     // scratch keys and entry of the flow path
+	rkey     session.Key
+	ent      session.Entry
 
 	bkey   session.Key // NAT64 binding lookups
 	bent   session.Entry
@@ -152,6 +154,9 @@ func (w *Worker) Process(batch []Frame, now int64) {
 	}
 	if w.sw != nil {
 		w.sw.Sweep(sweepPerBatch, now)
+		if w.prefetch {
+			w.prefetchBatch(batch)
+		}
 	}
 	for i := range batch {
 		w.process(&batch[i])
