@@ -33,6 +33,17 @@
 // thousands of frames); the in-program rewrite varies them every frame at
 // the cost of a map lookup and a dozen instructions.
 //
+// Pacing (SendOptions.Rate): the counting program compares
+// bpf_ktime_get_ns with a schedule in a one-entry array map (next frame
+// time, interval, slack, in picoseconds): an iteration whose time has not
+// come returns XDP_DROP (not sent, not counted), the others are sent and
+// advance the schedule by one interval. Frames leave evenly spaced; after
+// a stall of the sender (another task, the ~17 ms between two calls) it
+// catches up by at most 32 frames, so the receiving veth's 256-frame ring
+// never sees a flood of the generator's making. Bursts (each period's
+// frames sent at once, as before) overflowed that ring at any offered rate
+// and made a loss-free rate unmeasurable.
+//
 // EINTR: cilium/ebpf retries an interrupted BPF_PROG_RUN from the start,
 // so the Repeat count is a lower bound of what was sent when signals
 // arrive (the Go runtime's preemption signal among them: run with
