@@ -91,7 +91,7 @@ ports:
     interface: axdp-gb
     role: external
     addresses: [10.10.2.1/24, "2001:db8:b::1/64"]
-api: {socket: $WORK/xdpgw.sock}
+api: {socket: $WORK/xdpgw.sock, metrics: "127.0.0.1:9464"}
 vrfs:
   - name: main
 YAML
@@ -222,6 +222,14 @@ ctl_stats() {
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if sum(p["out"] for p in d["ports"]) > 0 else 1)' "$WORK/ctl.out"
 }
 
+metrics() {
+	# The Prometheus endpoint (api.metrics), inside the daemon's
+	# namespace: the pings above left frames on both ports.
+	gw curl -sf http://127.0.0.1:9464/metrics >"$WORK/metrics.out" || return 1
+	grep -E '^xdpgw_port_tx_frames_total\{node="axdp-forward",port="(a|b)"\} [1-9]' "$WORK/metrics.out" &&
+		grep -q '^xdpgw_afxdp_kernel_rx_ring_full_total{' "$WORK/metrics.out"
+}
+
 test_all() {
 	up
 	trap 'down' EXIT INT TERM
@@ -240,6 +248,7 @@ test_all() {
 	check "hop limit expiry: time exceeded from 2001:db8:a::1" ttl_expiry6
 	check "xdpgw still running" forwarded
 	check "xdpgw ctl stats reads the daemon's counters" ctl_stats
+	check "Prometheus metrics served on api.metrics" metrics
 	check "SIGHUP with a bad config is refused, forwarding continues" reload_bad
 	check "SIGHUP with a good config is applied" reload_good
 	check "XDP program removed by someone else is re-attached" xdp_reattach

@@ -105,6 +105,7 @@ type daemon struct {
 	mgrDone   chan struct{}
 	api       *http.Server
 	apiPath   string
+	metrics   *http.Server // api.metrics (metrics.go)
 }
 
 func (d *daemon) configName() string {
@@ -462,8 +463,12 @@ type portStats struct {
 	kRxDropped, kRxInvalid, kTxInvalid, kRxRingFull, kFillEmpty, kTxEmpty uint64
 }
 
-func (d *daemon) collect() []portStats {
-	out := make([]portStats, len(d.rt.PortNames))
+func (d *daemon) collect() []portStats { return d.collectPorts(len(d.rt.PortNames)) }
+
+// collectPorts is collect for n ports, without reading d.rt (which the
+// loop replaces on reload): safe from the API's goroutines.
+func (d *daemon) collectPorts(n int) []portStats {
+	out := make([]portStats, n)
 	if d.engine == nil {
 		return out
 	}

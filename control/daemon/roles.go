@@ -158,6 +158,7 @@ func (d *daemon) startRoles() error {
 		}()
 	}
 	d.startAPI(c.API.Socket)
+	d.startMetrics(c.API.Metrics)
 	return nil
 }
 
@@ -173,6 +174,7 @@ func prefixList(ps []netip.Prefix) string {
 // every announcement and closing the sessions with a CEASE, so that the
 // peers drop our routes at once), then the P4Runtime server.
 func (d *daemon) stopRoles() {
+	d.stopMetrics()
 	if d.api != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = d.api.Shutdown(ctx)

@@ -103,6 +103,7 @@ func (n *NAT64) inPool(a [4]byte) bool {
 // of buckets by hash. Buckets are updated with compare-and-swap: no lock.
 type SYNLimiter struct {
 	exact   *u64map     // EIP -> bucket index
+	eips    [][4]byte   // the EIPs of the exact buckets, in bucket order
 	buckets []synBucket // exact buckets first, then the hashed ones
 	hashed  uint32      // number of hashed buckets (a power of two)
 	rates   []uint32    // SYN/s by bucket
@@ -126,6 +127,7 @@ func NewSYNLimiter(def uint32, perEIP map[[4]byte]uint32, hashed int) *SYNLimite
 	l := &SYNLimiter{exact: newU64Map(len(perEIP)), hashed: uint32(h)}
 	for a, r := range perEIP {
 		l.exact.put(be32(a), uint32(len(l.rates)))
+		l.eips = append(l.eips, a)
 		l.rates = append(l.rates, r)
 	}
 	for i := 0; i < h; i++ {
@@ -186,6 +188,19 @@ func (l *SYNLimiter) Allow(eip [4]byte, dir int, now int64) bool {
 
 // Drops returns the SYNs dropped for eip (summed over both directions).
 func (l *SYNLimiter) Drops(eip [4]byte) uint64 { return l.drops[l.bucket(eip)].Load() }
+
+// EIPs returns the EIPs that have a bucket of their own (a copy).
+func (l *SYNLimiter) EIPs() [][4]byte { return append([][4]byte(nil), l.eips...) }
+
+// SharedDrops returns the SYNs dropped for all other addresses (the hashed
+// buckets), summed.
+func (l *SYNLimiter) SharedDrops() uint64 {
+	var n uint64
+	for i := len(l.eips); i < len(l.drops); i++ {
+		n += l.drops[i].Load()
+	}
+	return n
+}
 
 // isSYN is a TCP SYN without ACK: what opens a connection.
 func isSYN(p *packet.Parsed) bool {
