@@ -104,16 +104,7 @@ func (w *Worker) relatedFlow(q *quote4, zone uint16, ei int) bool {
 // to, fixes the quoted IPv4 and TCP/UDP checksums incrementally where
 // they were quoted, and recomputes the ICMP checksum over the message.
 func natQuote4(data []byte, p *packet.Parsed, q *quote4, src bool, to [4]byte) {
-	ip := packet.IPv4(data[q.ip:q.end])
-	var old [4]byte
-	if src {
-		old = ip.Src()
-		ip.SetSrc(to)
-	} else {
-		old = ip.Dst()
-		ip.SetDst(to)
-	}
-	ip.SetChecksum(checksum.Update32(ip.Checksum(), old, to))
+	old := setAddr4(packet.IPv4(data[q.ip:q.end]), src, to)
 	if q.l4 != 0 {
 		// The quoted checksum is fixed only if the quote holds it; a
 		// quoted UDP checksum of zero means "none" and stays zero.
@@ -126,13 +117,7 @@ func natQuote4(data []byte, p *packet.Parsed, q *quote4, src bool, to [4]byte) {
 		case packet.ProtoUDP:
 			if q.l4+8 <= q.end {
 				c := data[q.l4+6 : q.l4+8]
-				if v := binary.BigEndian.Uint16(c); v != 0 {
-					v = checksum.Update32(v, old, to)
-					if v == 0 {
-						v = 0xffff
-					}
-					binary.BigEndian.PutUint16(c, v)
-				}
+				binary.BigEndian.PutUint16(c, udpChecksumUpdate32(binary.BigEndian.Uint16(c), old, to))
 			}
 		}
 	}

@@ -608,16 +608,7 @@ func (w *Worker) fillFirewallPacket() {
 // A non-initial fragment has no transport header: only the IP header
 // changes.
 func nat4(data []byte, p *packet.Parsed, src bool, to [4]byte) {
-	ip := packet.IPv4(data[p.L3Off:])
-	var old [4]byte
-	if src {
-		old = ip.Src()
-		ip.SetSrc(to)
-	} else {
-		old = ip.Dst()
-		ip.SetDst(to)
-	}
-	ip.SetChecksum(checksum.Update32(ip.Checksum(), old, to))
+	old := setAddr4(packet.IPv4(data[p.L3Off:]), src, to)
 	if p.L4Off == 0 {
 		return
 	}
@@ -627,15 +618,7 @@ func nat4(data []byte, p *packet.Parsed, src bool, to [4]byte) {
 		t.SetChecksum(checksum.Update32(t.Checksum(), old, to))
 	case packet.ProtoUDP:
 		u := packet.UDP(data[p.L4Off:])
-		// RFC 768: zero means "no checksum" and stays zero; a computed
-		// zero is sent as all ones.
-		if c := u.Checksum(); c != 0 {
-			c = checksum.Update32(c, old, to)
-			if c == 0 {
-				c = 0xffff
-			}
-			u.SetChecksum(c)
-		}
+		u.SetChecksum(udpChecksumUpdate32(u.Checksum(), old, to))
 	}
 	if src {
 		p.Src = [16]byte{}
@@ -644,6 +627,32 @@ func nat4(data []byte, p *packet.Parsed, src bool, to [4]byte) {
 		p.Dst = [16]byte{}
 		copy(p.Dst[:4], to[:])
 	}
+}
+
+// setAddr4 replaces the source (src) or destination address of ip with to,
+// updates the header checksum (RFC 1624) and returns the old address.
+func setAddr4(ip packet.IPv4, src bool, to [4]byte) (old [4]byte) {
+	if src {
+		old = ip.Src()
+		ip.SetSrc(to)
+	} else {
+		old = ip.Dst()
+		ip.SetDst(to)
+	}
+	ip.SetChecksum(checksum.Update32(ip.Checksum(), old, to))
+	return old
+}
+
+// udpChecksumUpdate32 is checksum.Update32 for a UDP checksum c: RFC 768's
+// zero ("no checksum") stays zero, and a computed zero is sent as all ones.
+func udpChecksumUpdate32(c uint16, old, to [4]byte) uint16 {
+	if c == 0 {
+		return 0
+	}
+	if c = checksum.Update32(c, old, to); c == 0 {
+		c = 0xffff
+	}
+	return c
 }
 
 // decTTL4 decrements the TTL and fixes the header checksum (RFC 1624).
