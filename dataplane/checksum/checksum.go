@@ -63,6 +63,16 @@ func Checksum(b []byte, initial uint16) uint16 {
 	return fold64(sum)
 }
 
+// Sum20 is Checksum(b[:20], 0) unrolled for an IPv4 header without
+// options, the one length every forwarded packet has: two 64-bit and one
+// 32-bit addition instead of the general loop.
+func Sum20(b []byte) uint16 {
+	_ = b[19]
+	s, c := bits.Add64(binary.BigEndian.Uint64(b[0:8]), binary.BigEndian.Uint64(b[8:16]), 0)
+	s, c2 := bits.Add64(s, uint64(binary.BigEndian.Uint32(b[16:20])), c)
+	return fold64(s + c2)
+}
+
 // Combine returns the one's complement sum of a and b (RFC 1071 §1).
 func Combine(a, b uint16) uint16 {
 	s := uint32(a) + uint32(b)

@@ -355,3 +355,26 @@ func BenchmarkPseudoHeaderV6(b *testing.B) {
 		benchSink = checksum.PseudoHeaderV6(s, d, 6, 1460)
 	}
 }
+
+// Sum20 is the general sum of 20 bytes, for every pattern including the
+// extremes (all ones, all zeros) and random headers.
+func TestSum20(t *testing.T) {
+	r := rand.New(rand.NewSource(20))
+	cases := [][]byte{make([]byte, 20), func() []byte {
+		b := make([]byte, 20)
+		for i := range b {
+			b[i] = 0xff
+		}
+		return b
+	}()}
+	for range 20000 {
+		b := make([]byte, 20)
+		r.Read(b)
+		cases = append(cases, b)
+	}
+	for _, b := range cases {
+		if got, want := checksum.Sum20(b), naiveChecksum(b, 0); got != want {
+			t.Fatalf("Sum20(% x) = %#04x, want %#04x", b, got, want)
+		}
+	}
+}

@@ -187,6 +187,10 @@ func (b IPv4) PayloadLength() int { return int(b.TotalLength()) - b.HeaderLength
 // taken as zero (RFC 791 §3.1). The field itself is not read or written.
 func (b IPv4) CalculateChecksum() uint16 {
 	hl := b.HeaderLength()
+	if hl == IPv4MinSize {
+		// The sum of the whole header less the field's own value.
+		return ^checksum.Combine(checksum.Sum20(b), ^b.Checksum())
+	}
 	// Sum around the field instead of zeroing it: the view may be shared
 	// and the words on either side start at even offsets.
 	s := checksum.Checksum(b[:ipv4Checksum], 0)
@@ -197,6 +201,9 @@ func (b IPv4) CalculateChecksum() uint16 {
 // IsChecksumValid reports whether the header, checksum included, sums to
 // 0xffff (RFC 1071 §1: the receiver's check).
 func (b IPv4) IsChecksumValid() bool {
+	if hl := b.HeaderLength(); hl == IPv4MinSize {
+		return checksum.Sum20(b) == 0xffff
+	}
 	return checksum.Checksum(b[:b.HeaderLength()], 0) == 0xffff
 }
 
