@@ -74,6 +74,7 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 		actions: make([]Action, len(rules)),
 		names:   make([]string, len(rules)),
 		hits:    make([]atomic.Uint64, len(rules)+1),
+		cands:   []uint32{0}, // the empty leaf
 	}
 	for i := range rules {
 		rs.actions[i] = rules[i].Action
@@ -81,7 +82,7 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 	}
 	b := &builder{
 		rs:     rs,
-		memo:   make(map[string]int32),
+		memo:   make(map[string]ref),
 		budget: budgetBase + budgetPerRule*len(rules),
 	}
 	b.shadowed = duplicates(rules)
@@ -89,6 +90,9 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 		b.family(rules, f)
 	}
 	b.shrink()
+	if len(rs.nodes) > refMask || len(rs.cands) > refMask || len(rs.ms) > refMask {
+		return nil, ErrTooMany // beyond what a ref can address
+	}
 	return rs, nil
 }
 
@@ -137,7 +141,7 @@ type ival struct{ lo, hi uint64 }
 type builder struct {
 	rs     *RuleSet
 	ivs    [][nDims][]ival // per matcher: its projection on each dimension
-	memo   map[string]int32
+	memo   map[string]ref
 	budget int
 	// shadowed marks rules whose conditions equal an earlier rule's: they
 	// can never be the first match, so they are left out of the trees.
@@ -252,20 +256,23 @@ func (b *builder) family(rules []Rule, f int) {
 func (b *builder) matcher(r *Rule, idx int32, v6 bool) (m matcher, ok bool) {
 	rs := b.rs
 	var iv [nDims][]ival
+	var x xmatcher
+	np, nports, nicmps := len(rs.pfx), len(rs.ports), len(rs.icmps)
 	m.rule = idx
 	m.want, m.mask = r.TCPFlagsWant, r.TCPFlagsMask
-	m.src, iv[dimSrc], ok = b.prefixes(r.Src, v6)
+	x.want, x.mask = m.want, m.mask
+	x.src, iv[dimSrc], ok = b.prefixes(r.Src, v6)
 	if !ok {
 		return m, false
 	}
-	m.dst, iv[dimDst], ok = b.prefixes(r.Dst, v6)
+	x.dst, iv[dimDst], ok = b.prefixes(r.Dst, v6)
 	if !ok {
 		return m, false
 	}
-	m.sport, iv[dimSport] = b.portSpan(r.SrcPorts)
-	m.dport, iv[dimDport] = b.portSpan(r.DstPorts)
+	x.sport, iv[dimSport] = b.portSpan(r.SrcPorts)
+	x.dport, iv[dimDport] = b.portSpan(r.DstPorts)
 	if len(r.ICMPTypes) > 0 {
-		m.icmp = span{uint32(len(rs.icmps)), uint32(len(r.ICMPTypes))}
+		x.icmp = span{uint32(len(rs.icmps)), uint32(len(r.ICMPTypes))}
 		rs.icmps = append(rs.icmps, r.ICMPTypes...)
 		for _, t := range r.ICMPTypes {
 			iv[dimICMP] = append(iv[dimICMP], ival{uint64(t), uint64(t)})
@@ -278,6 +285,32 @@ func (b *builder) matcher(r *Rule, idx int32, v6 bool) (m matcher, ok bool) {
 		iv[d] = merge(iv[d])
 	}
 	b.ivs = append(b.ivs, iv)
+	// The inline form, if the rule has its shape (matcher).
+	m.dport = PortRange{0, 65535}
+	inline := x.src.n <= 1 && x.dst.n <= 1 && x.sport.n == 0 && x.dport.n <= 1 && x.icmp.n <= 1
+	if x.src.n == 1 {
+		q := rs.pfx[x.src.off]
+		m.src, m.sbits = q.hi, uint8(bits.OnesCount64(q.mhi))
+		inline = inline && q.mlo == 0
+	}
+	if x.dst.n == 1 {
+		q := rs.pfx[x.dst.off]
+		m.dst, m.dbits = q.hi, uint8(bits.OnesCount64(q.mhi))
+		inline = inline && q.mlo == 0
+	}
+	if x.dport.n == 1 {
+		m.dport = rs.ports[x.dport.off]
+	}
+	if x.icmp.n == 1 {
+		m.icmp, m.flags = rs.icmps[x.icmp.off], mICMP
+	}
+	m.act = r.Action
+	if !inline {
+		m = matcher{rule: idx, act: r.Action, flags: mExt, src: uint64(len(rs.xms))}
+		rs.xms = append(rs.xms, x)
+	} else { // only the general form reads them
+		rs.pfx, rs.ports, rs.icmps = rs.pfx[:np], rs.ports[:nports], rs.icmps[:nicmps]
+	}
 	return m, true
 }
 
@@ -443,7 +476,7 @@ func setKey(set []int32) string {
 // that intersects the child's interval over the whole domain (intervals
 // are not clipped to the path's region), so a subtree is correct wherever
 // it is reached.
-func (b *builder) build(set []int32, depth int) int32 {
+func (b *builder) build(set []int32, depth int) ref {
 	k := setKey(set)
 	if id, ok := b.memo[k]; ok {
 		return id
@@ -453,23 +486,22 @@ func (b *builder) build(set []int32, depth int) int32 {
 	return id
 }
 
-func (b *builder) leaf(set []int32) int32 {
+// leaf returns the ref of a leaf holding set.
+func (b *builder) leaf(set []int32) ref {
 	rs := b.rs
-	nd := node{dim: dimLeaf, n: uint32(len(set))}
 	switch len(set) {
-	case 2:
-		nd.roff = uint32(set[1])
-		fallthrough
-	case 1:
-		nd.koff = uint32(set[0])
 	case 0:
-	default:
-		nd.off = uint32(len(rs.cands))
-		rs.cands = append(rs.cands, set...)
-		b.budget -= len(set)
+		return refEmpty
+	case 1:
+		return refSingle | ref(set[0])
 	}
-	rs.nodes = append(rs.nodes, nd)
-	return int32(len(rs.nodes) - 1)
+	off := ref(len(rs.cands))
+	rs.cands = append(rs.cands, uint32(len(set)))
+	for _, m := range set {
+		rs.cands = append(rs.cands, uint32(m))
+	}
+	b.budget -= len(set)
+	return refList | off
 }
 
 // cut is a candidate split of a set along one dimension.
@@ -480,7 +512,7 @@ type cut struct {
 	sum      int
 }
 
-func (b *builder) split(set []int32, depth int) int32 {
+func (b *builder) split(set []int32, depth int) ref {
 	if len(set) <= leafSize || depth >= maxDepth || b.budget <= 0 {
 		return b.leaf(set)
 	}
@@ -502,7 +534,7 @@ func (b *builder) split(set []int32, depth int) int32 {
 	lists := make([][]int32, len(best.bounds)+1)
 	for _, m := range set {
 		for _, x := range b.ivs[m][d] {
-			ia, ib := upper(best.bounds, x.lo), upper(best.bounds, x.hi)
+			ia, ib := countLE(best.bounds, x.lo), countLE(best.bounds, x.hi)
 			for j := ia; j <= ib; j++ {
 				lists[j] = append(lists[j], m)
 			}
@@ -521,32 +553,96 @@ func (b *builder) split(set []int32, depth int) int32 {
 	if len(kept) == 1 {
 		return b.leaf(set)
 	}
-	kids := make([]int32, len(kept))
+	kids := make([]ref, len(kept))
 	for j, l := range kept {
 		kids[j] = b.build(l, depth+1)
 	}
 	rs := b.rs
-	nd := node{dim: uint8(d), n: uint32(len(bounds)), off: uint32(len(rs.bounds)), koff: uint32(len(rs.kids))}
-	if len(bounds) > radixMin {
-		b.index(&nd, bounds, kids)
+	nd := node{dim: uint8(d), n: uint32(len(bounds))}
+	last := bounds[len(bounds)-1]
+	if dimMax[d] <= math.MaxUint16 && last < 64*uint64(len(bounds)) {
+		b.direct(&nd, bounds, kids)
+	} else {
+		b.records(&nd, bounds, kids)
+		if len(bounds) > radixMin && len(bounds) < 1<<rangedBits {
+			b.index(&nd, bounds, kids)
+		}
 	}
-	rs.bounds = append(rs.bounds, bounds...)
-	rs.kids = append(rs.kids, kids...)
-	b.budget -= len(bounds) + len(kids)
 	rs.nodes = append(rs.nodes, nd)
-	return int32(len(rs.nodes) - 1)
+	return ref(len(rs.nodes) - 1)
 }
 
-// index builds the radix index of a node with the given bounds and
-// children: about two buckets per bound (at most 2^16), over the span of
-// the bounds.
-func (b *builder) index(nd *node, bounds []uint64, kids []int32) {
+// records stores the intervals of a node, in 8-byte records if its bounds
+// fit (node).
+func (b *builder) records(nd *node, bounds []uint64, kids []ref) {
+	rs := b.rs
+	low, small := true, true
+	for _, x := range bounds {
+		low = low && uint32(x) == 0
+		small = small && x <= math.MaxUint32
+	}
+	switch {
+	case small:
+		nd.kshift = 0
+	case low:
+		nd.kshift = 32
+	default:
+		nd.kshift = wideRecs
+		nd.off = uint32(len(rs.recs))
+		for j, k := range kids {
+			end := uint64(math.MaxUint64) // never compared
+			if j < len(bounds) {
+				end = bounds[j]
+			}
+			rs.recs = append(rs.recs, rec{end: end, kid: k})
+		}
+		b.budget -= 2 * len(kids)
+		return
+	}
+	nd.off = uint32(len(rs.recs32))
+	for j, k := range kids {
+		end := uint32(math.MaxUint32) // never compared
+		if j < len(bounds) {
+			end = uint32(bounds[j] >> nd.kshift)
+		}
+		rs.recs32 = append(rs.recs32, rec32{end: end, kid: k})
+	}
+	b.budget -= len(kids)
+}
+
+// direct gives a node of a small dimension (ports, ICMP types) with many
+// bounds a table of one entry per key from 0 to its last bound (keys
+// above it are in the last bucket, the last interval): every entry is
+// the child, found in one load.
+func (b *builder) direct(nd *node, bounds []uint64, kids []ref) {
 	rs := b.rs
 	if len(rs.radix) == 0 {
 		rs.radix = append(rs.radix, 0) // roff 0 means "no index"
 	}
-	nbits := min(16, bits.Len(uint(len(bounds)))+1)
+	buckets := int(bounds[len(bounds)-1]) + 1
+	nd.roff, nd.nbk = uint32(len(rs.radix)), uint32(buckets)
+	j := 0
+	for x := range uint64(buckets) {
+		for j < len(bounds) && bounds[j] <= x {
+			j++
+		}
+		rs.radix = append(rs.radix, kids[j])
+	}
+	// Charged as two records per bound: the table has at most 64 entries
+	// per bound, so it stays bounded by them.
+	b.budget -= 4 * len(bounds)
+}
+
+// index builds the radix index of a node with the given bounds and
+// children: four to eight buckets per bound (at most 2^16), over the span
+// of the bounds.
+func (b *builder) index(nd *node, bounds []uint64, kids []ref) {
+	rs := b.rs
+	if len(rs.radix) == 0 {
+		rs.radix = append(rs.radix, 0) // roff 0 means "no index"
+	}
 	span := bounds[len(bounds)-1] - bounds[0]
+	nbits := min(16, bits.Len(uint(len(bounds)))+2)
 	shift := max(0, bits.Len64(span)-nbits)
 	buckets := int(span>>shift) + 1
 	nd.base, nd.shift, nd.roff, nd.nbk = bounds[0], uint8(shift), uint32(len(rs.radix)), uint32(buckets)
@@ -558,18 +654,18 @@ func (b *builder) index(nd *node, bounds []uint64, kids []int32) {
 			j++
 		}
 		// Bounds lo..j-1 fall in bucket h. The first one is the bucket's
-		// start only for bucket 0 (base); elsewhere keys of the bucket
-		// before it are in interval lo.
+		// start if it is bucket 0's (base) or the buckets are single
+		// keys; otherwise keys of the bucket before it are in interval lo.
 		switch {
 		case lo == j:
-			rs.radix = append(rs.radix, radixDirect|uint64(uint32(kids[lo])))
-		case h == 0 && j == 1:
-			rs.radix = append(rs.radix, radixDirect|uint64(uint32(kids[1])))
+			rs.radix = append(rs.radix, kids[lo])
+		case j == lo+1 && (h == 0 || shift == 0):
+			rs.radix = append(rs.radix, kids[j])
 		default:
-			rs.radix = append(rs.radix, uint64(lo)|uint64(j)<<32)
+			rs.radix = append(rs.radix, refRanged|ref(lo)|ref(min(j-lo, rangedMaxN))<<rangedBits)
 		}
 	}
-	b.budget -= buckets
+	b.budget -= buckets / 2 // an entry is a quarter of a record
 }
 
 // score computes the elementary intervals of set along d and how many
@@ -594,8 +690,8 @@ func (b *builder) score(set []int32, d int) cut {
 	diff := make([]int, len(pts)+2)
 	for _, m := range set {
 		for _, x := range b.ivs[m][d] {
-			diff[upper(pts, x.lo)]++
-			diff[upper(pts, x.hi)+1]--
+			diff[countLE(pts, x.lo)]++
+			diff[countLE(pts, x.hi)+1]--
 		}
 	}
 	c := cut{dim: d, bounds: pts}
@@ -608,16 +704,27 @@ func (b *builder) score(set []int32, d int) cut {
 	return c
 }
 
+// countLE returns the number of elements of the sorted, duplicate-free b
+// that are <= x.
+func countLE(b []uint64, x uint64) int {
+	i, found := slices.BinarySearch(b, x)
+	if found {
+		i++
+	}
+	return i
+}
+
 // shrink drops the spare capacity of the flat arrays.
 func (b *builder) shrink() {
 	rs := b.rs
 	rs.trees = slices.Clip(rs.trees)
 	rs.nodes = slices.Clip(rs.nodes)
-	rs.bounds = slices.Clip(rs.bounds)
-	rs.kids = slices.Clip(rs.kids)
+	rs.recs = slices.Clip(rs.recs)
+	rs.recs32 = slices.Clip(rs.recs32)
 	rs.radix = slices.Clip(rs.radix)
 	rs.cands = slices.Clip(rs.cands)
 	rs.ms = slices.Clip(rs.ms)
+	rs.xms = slices.Clip(rs.xms)
 	rs.pfx = slices.Clip(rs.pfx)
 	rs.ports = slices.Clip(rs.ports)
 	rs.icmps = slices.Clip(rs.icmps)

@@ -231,3 +231,54 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+// TestDifferentialClustered compares Classify with the oracle on rule sets
+// whose bounds crowd into one radix bucket (hosts of one /24 next to
+// prefixes far apart, for IPv4 and IPv6), so that a bucket holds more
+// bounds than its entry can count and the search runs to the node's end.
+func TestDifferentialClustered(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		var rules []firewall.Rule
+		var hosts []netip.Addr
+		base := netip.MustParseAddr("10.0.0.0")
+		far := []string{"1.0.0.0/8", "200.0.0.0/8", "100.64.0.0/10"}
+		if v6 {
+			base = netip.MustParseAddr("2001:db8::")
+			far = []string{"1000::/8", "fe80::/10", "3000::/12"}
+		}
+		a := base
+		for i := range 400 {
+			a = a.Next()
+			if i%3 == 0 {
+				a = a.Next() // gaps, so that neighbours differ
+			}
+			hosts = append(hosts, a)
+			rules = append(rules, firewall.Rule{Action: firewall.Action(i % 3), AnyProto: true, Src: []netip.Prefix{netip.PrefixFrom(a, a.BitLen())}})
+		}
+		for _, f := range far {
+			rules = append(rules, firewall.Rule{Action: firewall.ActionReject, AnyProto: true, Src: pfx(f)})
+		}
+		rs, err := firewall.Compile(rules, firewall.ActionAccept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(src netip.Addr) {
+			p := pkt(firewall.ProtoUDP, src.String(), src.String(), 1, 2)
+			wa, wr := refClassify(rules, firewall.ActionAccept, &p)
+			ga, gr := rs.Classify(&p)
+			if wa != ga || wr != gr {
+				t.Fatalf("src %v: Classify = (%v, %d), want (%v, %d)", src, ga, gr, wa, wr)
+			}
+		}
+		for _, h := range hosts {
+			check(h)
+			check(h.Next())
+			check(h.Prev())
+		}
+		for _, f := range far {
+			p := netip.MustParsePrefix(f)
+			check(p.Addr())
+			check(p.Addr().Prev())
+		}
+	}
+}

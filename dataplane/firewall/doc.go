@@ -33,7 +33,8 @@
 // ones), and "other" (AnyProto only). Classify picks the class with one
 // array read indexed by the protocol number.
 //
-// A class is covered by a few decision trees. A rule is "narrow" in a
+// A class is covered by a few decision trees (at most one per dimension
+// plus the wide one). A rule is "narrow" in a
 // dimension (dport, sport, dst, src, ICMP type) if it covers at most a
 // quarter of its domain. Greedily, the dimension in which most remaining
 // rules are narrow takes all of them as one tree; groups of at most
@@ -53,18 +54,34 @@
 // children are computed over the whole domain, not clipped to the path,
 // so a shared subtree is correct wherever it is reached). Sets of at most
 // leafSize (6) rules, depth 8, or a spent replication budget (48 entries
-// per rule + 64 Ki) make a leaf. Nodes with more than 16 bounds have a
-// radix index (about two buckets per bound over the bounds' span): a
-// bucket without a bound inside gives the child in one load, otherwise a
-// binary search over the few bounds in the bucket. Leaves of one or two
-// rules keep them inline in the node.
+// per rule + 64 Ki) make a leaf.
 //
-// All of it lives in flat arrays of the RuleSet (nodes, bounds, radix,
-// kids, candidates, compiled matchers, prefixes, ports), with int32/uint32
-// indexes. Classify: reduce the packet to keys; for each tree of the
-// class, in order of its lowest rule, skip it if a lower rule already
-// matched, descend, then scan the leaf's candidates (sorted by rule) until
-// one matches exactly or its index is not lower than the best so far.
+// The layout is chosen for cache misses, which is what a large set costs
+// (below). A child is a 32-bit ref: an interior node, or a leaf, which has
+// no node of its own (one candidate: the matcher itself; more: a count and
+// the matcher indexes in one run of cands). A node's intervals are
+// records {end of the interval, child}, 8 bytes when the bounds fit 32
+// bits (ports, IPv4, IPv6 up to /32), else 16, so that the child is in the
+// line of the bound that decided it; up to 16 bounds are counted without
+// a branch (independent loads that overlap), more by a branchless binary
+// search. Nodes with more than 16 bounds have a radix index of four to
+// eight 4-byte buckets per bound over the bounds' span: a bucket without
+// a bound inside holds the child's ref (one load), otherwise the few
+// records of the bucket are counted. Port and ICMP nodes whose last bound
+// is below 64 times their number of bounds get a direct table instead
+// (one entry per key, no records): the 10,000-rule set's port roots are
+// one load. A matcher, the exact check
+// of a rule at a leaf, is 32 bytes (one line) and holds the common shape
+// inline: at most one source and destination prefix of at most 64 bits
+// (compared as key XOR value shifted by the prefix length), one
+// destination port range, one ICMP type, the TCP flags and the action;
+// other rules (lists, source ports, IPv6 prefixes longer than /64) point
+// to a general form over flat arrays of prefixes, ranges and types.
+//
+// Classify: reduce the packet to keys; for each tree of the class, in
+// order of its lowest rule, skip it if a lower rule already matched,
+// descend, then scan the leaf's candidates (sorted by rule) until one
+// matches exactly or its index is not lower than the best so far.
 //
 // # Costs (measured; 2 shared, noisy cores of a VM, Go 1.26)
 //
@@ -72,21 +89,29 @@
 // accepts, 30% per-prefix drops, 13% port ranges, 10% admin networks to
 // well-known ports, 5% ICMP, 5% IPv6, 0.3% wide rules. Packets: new-flow
 // TCP SYNs etc., 3/4 aimed at a rule, 1/4 random (mostly the default).
+// go test -run '^$' -bench 'Classify/' -benchmem -count 5, min-max over
+// the runs (load average 4-6 from other jobs during the runs):
 //
 //	rules    tenants  ns/op (over runs)     B/ruleset   trees  depth  max leaf
-//	10       1        68-83                 2.3 KiB     4      1      4
-//	1,000    1        83-125                263 KiB     18     2      6
-//	10,000   1        150-215               3.7 MiB     20     3      15
-//	10,000   10,000   150-300 (1 shared set)
-//	10,000   10,000   330-900 (8 distinct sets, 30 MiB > L2)
+//	10       1        56-66                 1.6 KiB     4      1      4
+//	1,000    1        111-179               168 KiB     18     2      6
+//	10,000   1        172-684               3.0 MiB     20     3      15
+//	10,000   10,000   159-189 (1 shared set)
+//	10,000   10,000   338-1262 (8 distinct sets, 24 MiB > L2)
 //
 // Ratio for the goal (10,000 rules x 10,000 tenants against 10
-// rules x 1 tenant, same run): about 2.2x-3.5x with one shared set,
-// 4-10x with eight. The goal (2x) is NOT met yet. Cost grows with the
-// number of dependent cache misses, not with rules walked: the profile of
-// the 10,000-rule case is the loads of the next node, the radix entry
-// and the leaf's matcher. 0 allocs/op throughout. Compile: 10,000 rules in
-// 80-130 ms (47 MB of garbage), 1,000 in 4 ms.
+// rules x 1 tenant, same run): 2.4x-3.4x (medians 2.9x) with one shared
+// set. The goal (2x) is NOT met. Both cases got faster (from 83-90 and
+// 211-253 ns): the inline matcher mostly saves instructions and
+// indirections, which is most of the 10-rule case (one leaf of about five
+// candidates, no miss), so the ratio did not move. What is left in the
+// 10,000-rule case, from cachegrind with a 2 MiB L2 (the machine's): about
+// 6 L1 and 1 L2 misses per packet against none for 10 rules: one per
+// tree root (the radix entry or the 256 KiB port table), the leaf's
+// candidate run and the matchers, and the records of deeper nodes; an L2
+// miss costs 40 ns here. The 3 MiB set plus the benchmark's 3 MiB packet
+// stream do not fit the L2. 0 allocs/op throughout. Compile: 10,000 rules
+// in 90-100 ms (45 MB of garbage), 1,000 in 3.3 ms.
 //
 // # Worst case
 //
@@ -95,7 +120,7 @@
 // 20,000-port range) cannot be separated by any cut without replicating
 // most of them; the builder stops cutting (7/8 rule, replication cap,
 // budget) and leaves of up to 2,467 candidates are scanned linearly:
-// about 1.8 us for 1,000 rules and 11-27 us for 10,000, i.e. linear in the
+// about 1-1.8 us for 1,000 rules and 11-17 us for 10,000, i.e. linear in the
 // rule count, like a chain, but no worse. Rules that differ only in TCP
 // flags are the same: flags are never cut. Compile's memory stays bounded
 // by the budget either way.

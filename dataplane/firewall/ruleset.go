@@ -33,50 +33,122 @@ type span struct{ off, n uint32 }
 type pfx struct{ hi, lo, mhi, mlo uint64 }
 
 // matcher is one rule compiled for one address family: the exact check a
-// leaf runs. Empty spans set no condition.
+// leaf runs, in 32 bytes so that a candidate costs one cache line. It
+// holds the common shape inline: at most one source and one destination
+// prefix no longer than 64 bits (compared on the keys' top 64 bits, the
+// prefix length in sbits and dbits; 0 sets no condition), one
+// destination port range ({0, 65535} when none), one ICMP type. A rule
+// of any other shape (several prefixes, ports or types, source ports,
+// IPv6 prefixes longer than /64) has mExt set and src indexing its
+// general form in RuleSet.xms.
 type matcher struct {
+	src, dst     uint64
 	rule         int32
+	dport        PortRange
+	want, mask   uint8
+	sbits, dbits uint8
+	icmp         uint8
+	flags        uint8
+	act          Action
+}
+
+// matcher.flags
+const (
+	mICMP = 1 << iota // icmp is a condition
+	mExt              // the rule is checked by xms[src]
+)
+
+// xmatcher is the general form of a rule for one address family. Empty
+// spans set no condition.
+type xmatcher struct {
 	want, mask   uint8
 	src, dst     span // into RuleSet.pfx
 	sport, dport span // into RuleSet.ports
 	icmp         span // into RuleSet.icmps
 }
 
-// node is a decision node or a leaf. An interior node cuts dimension dim
-// at bounds[off:off+n] (sorted; the starts of intervals 1..n, interval 0
-// starts at 0); the child of interval i is kids[koff+i]. A leaf holds its
-// candidate matchers sorted by rule index: up to two inline in koff and
-// roff, more in cands[off:off+n].
+// ref designates a subtree: an interior node, or a leaf, which needs no
+// node of its own (a descent ends in the ref of its leaf, one load
+// earlier). The top two bits say which:
 //
-// A node with many bounds also has a radix index that replaces the binary
-// search: keys below base (the first bound) are in interval 0; otherwise
-// bucket h = min((key-base)>>shift, nbk-1) has the entry radix[roff+h],
-// either the child itself (bit 63 set: no bound falls inside the bucket,
-// the common case, one load) or the range lo..hi-1 of bounds inside it
-// (lo in the low 32 bits, hi in the high ones) to binary-search. Basing
-// the buckets on the first bound adapts the index to bounds clustered in
-// a small part of the domain (a tenant's /22).
-type node struct {
-	dim   uint8
-	shift uint8
-	n     uint32
-	off   uint32
-	koff  uint32
-	roff  uint32 // 0: no radix index (radix[0] is never a node's)
-	nbk   uint32 // buckets of the radix index
-	base  uint64
-}
+//	00  nodes[ref]
+//	01  (radix entries only) bounds lo..lo+n of the bucket, see node
+//	10  a leaf of several candidates: cands[off] is their number n,
+//	    cands[off+1:off+1+n] their matchers sorted by rule (off 0: the
+//	    empty leaf)
+//	11  a leaf of one candidate: ms[ref&refMask]
+type ref = uint32
 
 const (
-	inlineCands = 2
-	radixDirect = 1 << 63
+	refRanged = 1 << 30
+	refList   = 2 << 30
+	refSingle = 3 << 30
+	refMask   = 1<<30 - 1
+	refEmpty  = refList // cands[0] == 0
+
+	// Ranged radix entries: lo in the low rangedBits bits, the number of
+	// bounds above (rangedMaxN: up to the node's last bound).
+	rangedBits = 23
+	rangedMaxN = 1<<(30-rangedBits) - 1
 )
+
+// node is an interior decision node: it cuts dimension dim at n bounds
+// (sorted; the starts of intervals 1..n, interval 0 starts at 0). Its
+// intervals are the records recs[off:off+n+1]: record i holds the end of
+// interval i (bound i, the next interval's start; math.MaxUint64 for the
+// last) and the ref of its child, so that a search finds the child in the
+// line of the bound that decided it. Small nodes count the bounds <= key
+// without a branch: their loads are independent and overlap.
+//
+// A node with many bounds also has a radix index that replaces the search:
+// keys below base (the first bound) are in interval 0; otherwise bucket h
+// = min((key-base)>>shift, nbk-1) has the entry radix[roff+h], either the
+// child's ref itself (no bound falls inside the bucket: one load) or a
+// ranged entry: records lo..lo+c of the node (bounds lo..lo+c-1 fall
+// inside the bucket) are scanned. Basing the buckets on the first bound
+// adapts the index to bounds clustered in a small part of the domain (a
+// tenant's /22). Ports and ICMP types with many bounds get a direct
+// table instead: one entry per key from 0, every entry a child, and no
+// records.
+//
+// Records are 8 bytes (rec32, in recs32) when every bound fits 32 bits
+// after a shift by kshift: ports (0) and IPv4 addresses or IPv6 prefixes
+// up to /32 (32, the bounds' low bits are zero); otherwise 16 bytes (rec,
+// in recs; kshift is wideRecs).
+type node struct {
+	dim    uint8
+	shift  uint8
+	kshift uint8
+	n      uint32
+	off    uint32 // into recs or recs32
+	roff   uint32 // 0: no radix index (radix[0] is never a node's)
+	nbk    uint32 // buckets of the radix index
+	base   uint64
+}
+
+// rec is the end of an interval and its child (node).
+type rec struct {
+	end uint64
+	kid ref
+}
+
+// rec32 is a rec whose end fits 32 bits (node.kshift).
+type rec32 struct {
+	end uint32
+	kid ref
+}
+
+const wideRecs = 0xff // node.kshift of a node with 16-byte records
+
+// maxTrees bounds the trees of a class: one per dimension and the wide
+// one (builder.class).
+const maxTrees = nDims + 1
 
 // tree is one decision tree of a protocol class; minRule is the smallest
 // rule index in it, so that a lookup that already found a better (lower)
-// rule skips the tree.
+// rule skips its leaf.
 type tree struct {
-	root    int32
+	root    ref
 	minRule int32
 }
 
@@ -98,11 +170,12 @@ type RuleSet struct {
 	fam    [2]family // IPv4, IPv6
 	trees  []tree
 	nodes  []node
-	bounds []uint64
-	kids   []int32
-	radix  []uint64
-	cands  []int32
+	recs   []rec
+	recs32 []rec32
+	radix  []ref
+	cands  []uint32
 	ms     []matcher
+	xms    []xmatcher
 	pfx    []pfx
 	ports  []PortRange
 	icmps  []uint8
@@ -137,93 +210,141 @@ func (rs *RuleSet) Classify(p *Packet) (a Action, rule int32) {
 	k.v[dimICMP] = uint64(p.ICMPType)
 	k.flags = p.TCPFlags
 
-	best := int32(noRule)
 	cl := f.classes[f.class[p.Proto]]
-	for _, t := range rs.trees[cl.off : cl.off+cl.n] {
+	ts := rs.trees[cl.off : cl.off+cl.n]
+	ts = ts[:min(len(ts), maxTrees)]
+	var hit *matcher
+	best := int32(noRule)
+	for _, t := range ts {
 		if t.minRule >= best {
 			break // trees are sorted by minRule
 		}
-		nd := &rs.nodes[t.root]
-		for nd.dim != dimLeaf {
-			nd = &rs.nodes[rs.child(nd, k.v[nd.dim])]
+		r := t.root
+		for r < refRanged {
+			nd := &rs.nodes[r]
+			r = rs.child(nd, k.v[nd.dim])
 		}
-		best = rs.scan(nd, &k, best)
+		if m := rs.scan(r, &k, best); m != nil {
+			hit, best = m, m.rule
+		}
 	}
-	if best == noRule {
+	if hit == nil {
 		return rs.def, -1
 	}
-	return rs.actions[best], best
+	return hit.act, hit.rule
 }
 
-// scan returns the first candidate of leaf nd below best that matches k,
-// or best.
-func (rs *RuleSet) scan(nd *node, k *key, best int32) int32 {
-	if nd.n <= inlineCands {
-		if nd.n == 0 {
-			return best
+// scan returns the first candidate of leaf r below best that matches k,
+// or nil.
+func (rs *RuleSet) scan(r ref, k *key, best int32) *matcher {
+	if r >= refSingle {
+		if m := &rs.ms[r&refMask]; m.rule < best && rs.match(m, k) {
+			return m
 		}
-		if m := &rs.ms[nd.koff]; m.rule >= best {
-			return best
-		} else if rs.match(m, k) {
-			return m.rule
-		}
-		if nd.n == 2 {
-			if m := &rs.ms[nd.roff]; m.rule < best && rs.match(m, k) {
-				return m.rule
-			}
-		}
-		return best
+		return nil
 	}
-	for _, c := range rs.cands[nd.off : nd.off+nd.n] {
+	off := r & refMask
+	n := rs.cands[off]
+	for _, c := range rs.cands[off+1 : off+1+n] {
 		m := &rs.ms[c]
 		if m.rule >= best {
 			break // candidates are sorted by rule
 		}
 		if rs.match(m, k) {
-			return m.rule
+			return m
 		}
 	}
-	return best
+	return nil
 }
 
 // child returns the child of interior node nd for key x.
-func (rs *RuleSet) child(nd *node, x uint64) int32 {
-	if nd.roff == 0 {
-		return rs.kids[nd.koff+upper(rs.bounds[nd.off:nd.off+nd.n], x)]
-	}
-	if x < nd.base {
-		return rs.kids[nd.koff]
-	}
-	e := rs.radix[nd.roff+uint32(min((x-nd.base)>>nd.shift, uint64(nd.nbk-1)))]
-	if e&radixDirect != 0 {
-		return int32(uint32(e))
-	}
-	b := rs.bounds[nd.off : nd.off+nd.n]
-	lo, hi := uint32(e), uint32(e>>32)
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if b[mid] <= x {
-			lo = mid + 1
-		} else {
-			hi = mid
+func (rs *RuleSet) child(nd *node, x uint64) ref {
+	if nd.roff != 0 && x >= nd.base {
+		e := rs.radix[nd.roff+uint32(min((x-nd.base)>>nd.shift, uint64(nd.nbk-1)))]
+		if e&^refMask != refRanged {
+			return e
 		}
+		lo := nd.off + e&(1<<rangedBits-1)
+		hi := lo + e>>rangedBits&rangedMaxN
+		if hi-lo == rangedMaxN {
+			hi = nd.off + nd.n
+		}
+		return rs.search(nd, x, lo, hi)
 	}
-	return rs.kids[nd.koff+lo]
+	return rs.search(nd, x, nd.off, nd.off+nd.n)
 }
 
-// upper returns the number of elements of the sorted, non-empty b that
-// are <= x, without a data-dependent branch (the compiler turns the
-// conditional add into a CMOV), so random keys cost no mispredictions.
-func upper(b []uint64, x uint64) uint32 {
-	base, n := 0, len(b)
+// search returns the child of the interval of x, given that x is at or
+// above the bound of record lo-1 and below that of record hi.
+func (rs *RuleSet) search(nd *node, x uint64, lo, hi uint32) ref {
+	if nd.kshift == wideRecs {
+		r := rs.recs[lo:hi]
+		if len(r) > radixMin {
+			return rs.recs[lo+upper(r, x)].kid
+		}
+		return rs.recs[lo+count(r, x)].kid
+	}
+	x32 := uint32(min(x>>nd.kshift, math.MaxUint32))
+	r := rs.recs32[lo:hi]
+	if len(r) > radixMin {
+		return rs.recs32[lo+upper32(r, x32)].kid
+	}
+	return rs.recs32[lo+count32(r, x32)].kid
+}
+
+// count returns the number of records of r whose end is <= x, without a
+// branch: for the few records of a small node or a radix bucket.
+func count(r []rec, x uint64) uint32 {
+	var c uint32
+	for i := range r {
+		if r[i].end <= x {
+			c++
+		}
+	}
+	return c
+}
+
+// count32 is count on 32-bit records.
+func count32(r []rec32, x uint32) uint32 {
+	var c uint32
+	for i := range r {
+		if r[i].end <= x {
+			c++
+		}
+	}
+	return c
+}
+
+// upper32 is upper on 32-bit records.
+func upper32(r []rec32, x uint32) uint32 {
+	base, n := 0, len(r)
 	for n > 1 {
 		half := n / 2
-		if b[base+half] <= x {
+		if r[base+half].end <= x {
 			base += half
 		}
 		n -= half
 	}
-	if b[base] <= x {
+	if r[base].end <= x {
+		base++
+	}
+	return uint32(base)
+}
+
+// upper returns the number of records of the sorted, non-empty r whose
+// end is <= x, by a binary search without a data-dependent branch (the
+// compiler turns the conditional add into a CMOV), so random keys cost no
+// mispredictions.
+func upper(r []rec, x uint64) uint32 {
+	base, n := 0, len(r)
+	for n > 1 {
+		half := n / 2
+		if r[base+half].end <= x {
+			base += half
+		}
+		n -= half
+	}
+	if r[base].end <= x {
 		base++
 	}
 	return uint32(base)
@@ -231,6 +352,18 @@ func upper(b []uint64, x uint64) uint32 {
 
 // match is the exact check of one compiled rule.
 func (rs *RuleSet) match(m *matcher, k *key) bool {
+	if m.flags&mExt != 0 {
+		return rs.matchExt(&rs.xms[m.src], k)
+	}
+	return k.flags&m.mask == m.want &&
+		uint16(k.v[dimDport])-m.dport.Lo <= m.dport.Hi-m.dport.Lo &&
+		(k.v[dimSrc]^m.src)>>(64-m.sbits) == 0 &&
+		(k.v[dimDst]^m.dst)>>(64-m.dbits) == 0 &&
+		(m.flags&mICMP == 0 || uint8(k.v[dimICMP]) == m.icmp)
+}
+
+// matchExt is the exact check of a rule's general form.
+func (rs *RuleSet) matchExt(m *xmatcher, k *key) bool {
 	if k.flags&m.mask != m.want {
 		return false
 	}

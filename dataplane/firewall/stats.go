@@ -17,27 +17,38 @@ type Stats struct {
 
 // Stats returns the structure's figures.
 func (rs *RuleSet) Stats() Stats {
-	s := Stats{Rules: len(rs.actions), Trees: len(rs.trees)}
-	for i := range rs.nodes {
-		n := &rs.nodes[i]
-		if n.dim == dimLeaf {
-			s.Leaves++
-			s.Candidates += int(n.n)
-			s.MaxLeaf = max(s.MaxLeaf, int(n.n))
-		} else {
-			s.Nodes++
+	s := Stats{Rules: len(rs.actions), Trees: len(rs.trees), Nodes: len(rs.nodes)}
+	leaves := make(map[ref]bool)
+	leaf := func(r ref) {
+		if leaves[r] {
+			return
 		}
+		leaves[r] = true
+		n := 1
+		if r < refSingle {
+			n = int(rs.cands[r&refMask])
+		}
+		s.Leaves++
+		s.Candidates += n
+		s.MaxLeaf = max(s.MaxLeaf, n)
 	}
 	depth := make([]int, len(rs.nodes)) // children come before parents
 	for i := range rs.nodes {
 		n := &rs.nodes[i]
-		if n.dim == dimLeaf {
-			continue
-		}
-		for _, k := range rs.kids[n.koff : n.koff+n.n+1] {
-			depth[i] = max(depth[i], depth[k]+1)
+		for _, k := range rs.kids(n) {
+			if k < refRanged {
+				depth[i] = max(depth[i], depth[k]+1)
+			} else {
+				depth[i] = max(depth[i], 1)
+				leaf(k)
+			}
 		}
 		s.MaxDepth = max(s.MaxDepth, depth[i])
+	}
+	for _, t := range rs.trees {
+		if t.root >= refRanged {
+			leaf(t.root)
+		}
 	}
 	s.Bytes = int(unsafe.Sizeof(*rs)) +
 		len(rs.actions)*int(unsafe.Sizeof(Action(0))) +
@@ -45,9 +56,29 @@ func (rs *RuleSet) Stats() Stats {
 		len(rs.fam[0].classes)*8 + len(rs.fam[1].classes)*8 +
 		len(rs.trees)*int(unsafe.Sizeof(tree{})) +
 		len(rs.nodes)*int(unsafe.Sizeof(node{})) +
-		len(rs.bounds)*8 + len(rs.kids)*4 + len(rs.radix)*8 + len(rs.cands)*4 +
+		len(rs.recs)*int(unsafe.Sizeof(rec{})) + len(rs.recs32)*int(unsafe.Sizeof(rec32{})) +
+		len(rs.radix)*4 + len(rs.cands)*4 +
 		len(rs.ms)*int(unsafe.Sizeof(matcher{})) +
+		len(rs.xms)*int(unsafe.Sizeof(xmatcher{})) +
 		len(rs.pfx)*int(unsafe.Sizeof(pfx{})) +
 		len(rs.ports)*int(unsafe.Sizeof(PortRange{})) + len(rs.icmps)
 	return s
+}
+
+// kids returns the children of interior node n (with repetitions).
+func (rs *RuleSet) kids(n *node) []ref {
+	if n.roff != 0 && n.base == 0 { // a direct table (bounds are never 0)
+		return rs.radix[n.roff : n.roff+n.nbk]
+	}
+	kids := make([]ref, 0, n.n+1)
+	if n.kshift == wideRecs {
+		for _, r := range rs.recs[n.off : n.off+n.n+1] {
+			kids = append(kids, r.kid)
+		}
+	} else {
+		for _, r := range rs.recs32[n.off : n.off+n.n+1] {
+			kids = append(kids, r.kid)
+		}
+	}
+	return kids
 }
