@@ -28,7 +28,7 @@ func cmdConfig(args []string, stdout, stderr io.Writer) int {
 		}
 		rc := 0
 		for _, path := range args[1:] {
-			if _, err := loadAndCompile(path); err != nil {
+			if _, err := loadAndCompile(path, nil); err != nil {
 				fmt.Fprintln(stderr, err)
 				rc = 1
 				continue

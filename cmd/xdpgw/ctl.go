@@ -9,6 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"strconv"
 	"time"
 
 	"xdpgw/control/config"
@@ -29,14 +32,19 @@ func cmdCtl(args []string, stdout, stderr io.Writer) int {
 	socket := fs.String("socket", config.DefaultAPISocket, "the daemon's API socket (api.socket in its configuration)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: xdpgw ctl [--socket PATH] VERB")
+		fmt.Fprintln(stderr, "       xdpgw ctl [--socket PATH] capture [--port NAME] [-c N] [--seconds S] [--snaplen L] -w FILE")
 		fmt.Fprintln(stderr, "\nTalks to a running `xdpgw run` over its local API socket. Verbs:")
 		for _, v := range []string{"stats", "bgp", "tables", "drain", "resume"} {
 			fmt.Fprintf(stderr, "  %-7s %s\n", v, ctlVerbs[v].help)
 		}
+		fmt.Fprintf(stderr, "  %-7s %s\n", "capture", "write the frames the daemon receives (as they arrived) to a pcapng file for xdpgw replay")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if fs.NArg() >= 1 && fs.Arg(0) == "capture" {
+		return ctlCapture(*socket, fs.Args()[1:], stderr)
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -48,13 +56,7 @@ func cmdCtl(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	client := &http.Client{
-		Timeout: 5 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", *socket)
-		}},
-	}
+	client := apiClient(*socket, 5*time.Second)
 	req, err := http.NewRequest(verb.method, "http://xdpgw"+verb.path, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "xdpgw ctl: %v\n", err)
@@ -85,5 +87,72 @@ func cmdCtl(args []string, stdout, stderr io.Writer) int {
 	}
 	stdout.Write(bytes.TrimRight(body, "\n"))
 	fmt.Fprintln(stdout)
+	return 0
+}
+
+// apiClient talks HTTP to the daemon's unix socket.
+func apiClient(socket string, timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		}},
+	}
+}
+
+// ctlCapture runs `xdpgw ctl capture`: the daemon streams a pcapng file of
+// what it receives (control/daemon/capture.go), written to -w.
+func ctlCapture(socket string, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ctl capture", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	port := fs.String("port", "all", "the port to capture (a configured port name), or all")
+	count := fs.Int("c", 0, "stop after this many frames (0: at --seconds)")
+	secs := fs.Int("seconds", 10, "stop after this many seconds (at most 3600)")
+	snap := fs.Int("snaplen", 2048, "bytes kept of each frame (64-9216)")
+	out := fs.String("w", "", "the pcapng file to write (- for standard output)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *out == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: xdpgw ctl capture [--port NAME] [-c N] [--seconds S] [--snaplen L] -w FILE")
+		fs.PrintDefaults()
+		return 2
+	}
+	q := url.Values{"port": {*port}, "count": {strconv.Itoa(*count)}, "seconds": {strconv.Itoa(*secs)}, "snaplen": {strconv.Itoa(*snap)}}
+	resp, err := apiClient(socket, time.Duration(*secs+10)*time.Second).Get("http://xdpgw/v1/capture?" + q.Encode())
+	if err != nil {
+		fmt.Fprintf(stderr, "xdpgw ctl capture: %v (is xdpgw running, and is its api.socket %s?)\n", err, socket)
+		return 1
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Fprintf(stderr, "xdpgw ctl capture: %s: %s", resp.Status, body)
+		return 1
+	}
+	var w io.Writer
+	var f *os.File
+	if *out == "-" {
+		w = os.Stdout
+	} else {
+		if f, err = os.Create(*out); err != nil {
+			fmt.Fprintf(stderr, "xdpgw ctl capture: %v\n", err)
+			return 1
+		}
+		w = f
+	}
+	_, err = io.Copy(w, resp.Body)
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "xdpgw ctl capture: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "xdpgw ctl capture: %s frames written, %s not copied (capture ring full)\n",
+		resp.Trailer.Get("Xdpgw-Capture-Frames"), resp.Trailer.Get("Xdpgw-Capture-Dropped"))
 	return 0
 }

@@ -39,7 +39,19 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	rt, err := loadAndCompile(*cfgPath)
+	inFile, err := os.Open(*in)
+	if err != nil {
+		fmt.Fprintf(stderr, "xdpgw replay: %v\n", err)
+		return 1
+	}
+	defer inFile.Close()
+	// A live capture carries the daemon's port MACs and neighbours.
+	cc, err := replay.ReadCaptureContext(inFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "xdpgw replay: %s: capture context: %v\n", filepath.Base(*in), err)
+		return 1
+	}
+	rt, err := loadAndCompile(*cfgPath, cc)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -55,12 +67,6 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	dp.UseSessions(tab)
-	inFile, err := os.Open(*in)
-	if err != nil {
-		fmt.Fprintf(stderr, "xdpgw replay: %v\n", err)
-		return 1
-	}
-	defer inFile.Close()
 	opts := replay.Options{In: inFile, Port: *port, OutDir: *outDir, PortNames: rt.PortNames, Interfaces: rt.Interfaces}
 	var outFile *os.File
 	if *out != "" {
@@ -134,14 +140,21 @@ func printSummary(w io.Writer, s *replay.Summary) {
 }
 
 // loadAndCompile reads a configuration (the embedded default when path is
-// empty) and builds the data plane's tables from it.
-func loadAndCompile(path string) (*compile.Runtime, error) {
+// empty), completes it with a live capture's context (cc, may be nil) and
+// builds the data plane's tables from it.
+func loadAndCompile(path string, cc *replay.CaptureContext) (*compile.Runtime, error) {
 	var cfg *config.Config
 	var err error
 	if path == "" {
 		cfg = config.Default()
 	} else if cfg, err = config.Load(path); err != nil {
 		return nil, err
+	}
+	if cc != nil {
+		cc.Apply(cfg)
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("the configuration with the capture's ports and neighbours: %w", err)
+		}
 	}
 	rt, err := compile.Build(cfg)
 	if err != nil {

@@ -229,6 +229,8 @@ func (d *daemon) resume() error {
 
 // startAPI serves the local API (HTTP with JSON bodies) on api.socket:
 //
+//	GET  /v1/stats           the data plane's counters
+//	GET  /v1/capture         a live capture as pcapng (capture.go)
 //	GET  /v1/manager/tables  the manager's tables (manager.Snapshot)
 //	GET  /v1/bgp             the speaker's counters and announcements
 //	POST /v1/bgp/drain       withdraw every announcement, keep sessions
@@ -257,6 +259,9 @@ func (d *daemon) startAPI(path string) {
 	// a copy keeps the handler off d.rt, which a reload replaces.
 	names := append([]string(nil), d.rt.PortNames...)
 	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) { d.apiStats(w, names) })
+	// A capture streams until its end or the API's shutdown.
+	apiStop := make(chan struct{})
+	mux.HandleFunc("GET /v1/capture", d.apiCapture(names, apiStop))
 	if d.mgr != nil {
 		mux.Handle("GET /v1/manager/tables", d.mgr)
 	}
@@ -273,6 +278,7 @@ func (d *daemon) startAPI(path string) {
 		mux.HandleFunc("POST /v1/bgp/resume", d.apiVerb(d.resume))
 	}
 	d.api = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	d.api.RegisterOnShutdown(func() { close(apiStop) })
 	d.apiPath = path
 	go func() {
 		if err := d.api.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -15,8 +15,9 @@ import (
 // Dataplane is the shared state of all workers: the published Env and the
 // workers' counters.
 type Dataplane struct {
-	env atomic.Pointer[Env]
-	gen atomic.Uint32 // generation of the last published Env
+	env     atomic.Pointer[Env]
+	gen     atomic.Uint32 // generation of the last published Env
+	capture atomic.Pointer[Capture]
 
 	sessions *session.Table
 
@@ -151,6 +152,9 @@ func (w *Worker) Process(batch []Frame, now int64) {
 			w.acc, w.accTarget = access.NewStage(t, macs), t
 		}
 		w.acc.Begin()
+	}
+	if c := w.d.capture.Load(); c != nil {
+		w.captureBatch(c, batch, now)
 	}
 	if w.sw != nil {
 		w.sw.Sweep(sweepPerBatch, now)
