@@ -72,6 +72,12 @@ func (d *Dataplane) NewWorker() *Worker {
 		w.prefetch = d.sessions.Bytes() > prefetchMinBytes
 	}
 	w.ID = len(d.workers)
+	// Each worker numbers the IPv4 datagrams it makes (encapsulation,
+	// NAT64, ICMP errors) from its own start, spread over the 16-bit
+	// space, so that workers do not hand out the same IDs in step (RFC
+	// 6864 4.2). The start depends only on the worker's index: a replay
+	// stays deterministic.
+	w.ipID = uint16(w.ID) * 0x9e37
 	d.workers = append(d.workers, w)
 	d.mu.Unlock()
 	return w
