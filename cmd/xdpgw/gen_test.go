@@ -127,10 +127,17 @@ func TestGenSmoke(t *testing.T) {
 	ip("-n", "xb-t-sink", "link", "set", "xb-t1", "address", "02:00:00:00:0c:02")
 	ip("-n", "xb-t-gen", "link", "set", "xb-t0", "up")
 	ip("-n", "xb-t-sink", "link", "set", "xb-t1", "up")
-	for _, flows := range []string{"1", "64"} {
-		o, err := parseGen([]string{"-netns", "xb-t-gen", "-dev", "xb-t0", "-dst-mac", "02:00:00:00:0c:02",
+	// Flat out with one and with 64 flows, and paced (the pacing
+	// prologue of the sender program).
+	for _, c := range []struct{ flows, rate string }{{"1", ""}, {"64", ""}, {"1", "200k"}} {
+		flows := c.flows
+		args := []string{"-netns", "xb-t-gen", "-dev", "xb-t0", "-dst-mac", "02:00:00:00:0c:02",
 			"-src", "198.18.0.7", "-dst", "198.19.0.2", "-flows", flows, "-count", "20000", "-duration", "0",
-			"-sink-netns", "xb-t-sink", "-sink-dev", "xb-t1"}, io.Discard)
+			"-sink-netns", "xb-t-sink", "-sink-dev", "xb-t1"}
+		if c.rate != "" {
+			args = append(args, "-rate", c.rate)
+		}
+		o, err := parseGen(args, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,8 +149,13 @@ func TestGenSmoke(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s", rep.line())
-		if rep.Sent != 20000 {
-			t.Errorf("flows %s: sent %d, want 20000", flows, rep.Sent)
+		// Paced calls are sized by the frames per iteration seen so
+		// far: they may overshoot the count by a little.
+		if rep.Sent < 20000 || (c.rate == "" && rep.Sent != 20000) || rep.Sent > 21000 {
+			t.Errorf("flows %s rate %q: sent %d, want 20000", flows, c.rate, rep.Sent)
+		}
+		if c.rate != "" && rep.Seconds > 2 {
+			t.Errorf("paced at %s, 20000 frames took %.2fs", c.rate, rep.Seconds)
 		}
 		if rep.Received == 0 || rep.Received > rep.Sent+10 { // +10: stray IPv6 frames of the link coming up
 			t.Errorf("flows %s: received %d of %d", flows, rep.Received, rep.Sent)

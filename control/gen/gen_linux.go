@@ -250,8 +250,17 @@ func (s *Sender) loop(ctx context.Context, ifindex int) (SendResult, error) {
 		}
 		n = min(max(n, 1<<12), 1<<30)
 		if s.o.Count > 0 {
-			// Each iteration sends at most one frame.
-			n = min(n, s.o.Count-sent)
+			left := s.o.Count - sent
+			switch {
+			case s.o.Rate == 0:
+				// Each iteration sends one frame.
+				n = min(n, left)
+			case sent > 0:
+				// Paced, most iterations send nothing: size the call
+				// by the frames per iteration seen so far (it may
+				// overshoot the count by a few frames).
+				n = min(n, uint64(float64(left)*float64(repeats)/float64(sent))+1)
+			}
 		}
 		opts.Repeat = uint32(n)
 		if _, err := s.prog.Run(&opts); err != nil {

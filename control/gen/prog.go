@@ -175,13 +175,7 @@ func paceMapSpec() *ebpf.MapSpec {
 // registers; uses R8 (callee-saved); jumps to send when the frame's time
 // has come (or the map lookup fails), returns XDP_DROP otherwise.
 func paceInsns(fd int, send string) asm.Instructions {
-	return asm.Instructions{
-		asm.StoreImm(asm.R10, -4, 0, asm.Word),
-		asm.Mov.Reg(asm.R2, asm.R10),
-		asm.Add.Imm(asm.R2, -4),
-		asm.LoadMapPtr(asm.R1, fd),
-		asm.FnMapLookupElem.Call(),
-		asm.JEq.Imm(asm.R0, 0, send),
+	return append(lookupCounter(fd, send),
 		asm.Mov.Reg(asm.R8, asm.R0),
 		asm.FnKtimeGetNs.Call(),
 		asm.Mul.Imm(asm.R0, 1000),
@@ -199,7 +193,7 @@ func paceInsns(fd int, send string) asm.Instructions {
 		asm.Ja.Label(send),
 		asm.Mov.Imm(asm.R0, XDPDrop).WithSymbol("paced"),
 		asm.Return(),
-	}
+	)
 }
 
 // le64 and le32 read memory as the (little-endian) host does.
