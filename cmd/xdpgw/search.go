@@ -106,54 +106,41 @@ func searchRate(ctx context.Context, sp searchParams, probe func(rate float64) (
 		}
 		return false, nil
 	}
+	// lo is the highest rate that passed, hi the lowest that failed.
 	lo, hi := 0.0, 0.0
+	try := func(r float64) error {
+		ok, err := run(r)
+		if ok {
+			lo = r
+		} else if err == nil {
+			hi = r
+		}
+		return err
+	}
 	r := min(sp.Start, sp.Max)
-	ok, err := run(r)
-	if err != nil {
+	if err := try(r); err != nil {
 		return res, err
 	}
-	if ok {
-		lo = r
-		for hi == 0 && r < sp.Max {
+	// Step up from a pass, or down from a failure, until the other
+	// outcome brackets the rate.
+	for len(res.Probes) < searchMaxProbes {
+		if lo > 0 && hi == 0 && r < sp.Max {
 			r = min(r*searchStep, sp.Max)
-			if ok, err = run(r); err != nil {
-				return res, err
-			} else if ok {
-				lo = r
-			} else {
-				hi = r
-			}
-			if len(res.Probes) >= searchMaxProbes {
-				break
-			}
-		}
-	} else {
-		hi = r
-		for lo == 0 && r > sp.Min {
+		} else if hi > 0 && lo == 0 && r > sp.Min {
 			r /= searchStep
 			if last.RxPPS >= sp.Min {
 				r = min(r, last.RxPPS)
 			}
-			if ok, err = run(r); err != nil {
-				return res, err
-			} else if ok {
-				lo = r
-			} else {
-				hi = r
-			}
-			if len(res.Probes) >= searchMaxProbes {
-				break
-			}
+		} else {
+			break
+		}
+		if err := try(r); err != nil {
+			return res, err
 		}
 	}
 	for lo > 0 && hi > 0 && hi/lo > searchPrecision && len(res.Probes) < searchMaxProbes {
-		m := math.Sqrt(lo * hi)
-		if ok, err = run(m); err != nil {
+		if err := try(math.Sqrt(lo * hi)); err != nil {
 			return res, err
-		} else if ok {
-			lo = m
-		} else {
-			hi = m
 		}
 	}
 	res.Above = hi
