@@ -45,9 +45,10 @@ func DefaultTimeouts() []time.Duration {
 type Policy uint8
 
 const (
-	// PolicyOldest evicts, among the sessions of the new forward key's
-	// home bucket, the one with the least lifetime left (an expired one
-	// first), and stores the new session in its place.
+	// PolicyOldest evicts, among the sessions of the new key's home
+	// bucket (or of the nearest bucket after it that has any), the one
+	// with the least lifetime left (an expired one first), and stores the
+	// new session in its place.
 	PolicyOldest Policy = iota
 	// PolicyDropNew refuses the new session.
 	PolicyDropNew

@@ -413,26 +413,37 @@ func (w *Worker) Sweep(n int, now int64) int {
 	return expired
 }
 
-// evict removes, among the sessions in the home bucket of hash h, the one
-// with the least lifetime left (an expired one first).
+// evict removes, among the sessions in the home bucket of hash h (or the
+// nearest bucket after it in the probe window that has any), the one with
+// the least lifetime left (an expired one first).
 func (w *Worker) evict(h uint64, now int64) bool {
 	t := w.t
-	bk := &t.index[t.home(h)]
 	tk := Ticks(now)
 	best, bestSeq, bestLeft := uint32(0), uint32(0), int64(1)<<62
-	for s := 0; s < slotsUsed; s++ {
-		v := atomic.LoadUint32(&bk[s])
-		if v == 0 {
-			continue
+	// The home bucket, or if it holds no candidate (empty, or only
+	// entries being written) the nearest bucket after it in the probe
+	// window that does: an entry freed there frees a slot where the key
+	// can be placed, and an entry for the allocator.
+	b := t.home(h)
+	for p := 0; p < maxProbe && bestLeft == int64(1)<<62; p++ {
+		bk := &t.index[b]
+		for s := 0; s < slotsUsed; s++ {
+			v := atomic.LoadUint32(&bk[s])
+			if v == 0 {
+				continue
+			}
+			idx := t.slotIndex(v)
+			w0 := atomic.LoadUint64(&t.entries[idx][0])
+			if !w0Live(w0) || w0&1 != 0 || w0Pending(w0) {
+				continue
+			}
+			left := int64(t.timeoutTicks(w0Class(w0))) - int64(age(tk, w0Seen(w0)))
+			if left < bestLeft {
+				best, bestSeq, bestLeft = idx, w0Seq(w0), left
+			}
 		}
-		idx := t.slotIndex(v)
-		w0 := atomic.LoadUint64(&t.entries[idx][0])
-		if !w0Live(w0) || w0&1 != 0 || w0Pending(w0) {
-			continue
-		}
-		left := int64(t.timeoutTicks(w0Class(w0))) - int64(age(tk, w0Seen(w0)))
-		if left < bestLeft {
-			best, bestSeq, bestLeft = idx, w0Seq(w0), left
+		if b++; b == t.nb {
+			b = 0
 		}
 	}
 	if bestLeft == int64(1)<<62 || !w.remove(best, bestSeq) {
