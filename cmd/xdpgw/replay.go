@@ -56,17 +56,11 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	dp, err := pipeline.New(rt.Env)
+	dp, err := compile.NewDataplane(rt, *sessions)
 	if err != nil {
 		fmt.Fprintf(stderr, "xdpgw replay: %v\n", err)
 		return 1
 	}
-	tab, err := compile.NewSessions(rt.Config, *sessions)
-	if err != nil {
-		fmt.Fprintf(stderr, "xdpgw replay: --sessions: %v\n", err)
-		return 1
-	}
-	dp.UseSessions(tab)
 	opts := replay.Options{In: inFile, Port: *port, OutDir: *outDir, PortNames: rt.PortNames, Interfaces: rt.Interfaces}
 	var outFile *os.File
 	if *out != "" {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"xdpgw/control/config"
+	"xdpgw/dataplane/pipeline"
 	"xdpgw/dataplane/session"
 )
 
@@ -49,4 +50,20 @@ func NewSessions(cfg *config.Config, capacity int) (*session.Table, error) {
 		return nil, fmt.Errorf("compile: sessions.capacity: %w", err)
 	}
 	return t, nil
+}
+
+// NewDataplane makes the data plane of rt with its session table
+// (capacity sessions; 0: the configuration's), as replay and the tests
+// run it.
+func NewDataplane(rt *Runtime, capacity int) (*pipeline.Dataplane, error) {
+	dp, err := pipeline.New(rt.Env)
+	if err != nil {
+		return nil, err
+	}
+	tab, err := NewSessions(rt.Config, capacity)
+	if err != nil {
+		return nil, err
+	}
+	dp.UseSessions(tab)
+	return dp, nil
 }

@@ -24,15 +24,11 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dp, err := pipeline.New(rt.Env)
+	dp, err := compile.NewDataplane(rt, 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tab, err := compile.NewSessions(cfg, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dp.UseSessions(tab)
+	tab := dp.Sessions()
 	w := dp.NewWorker()
 	send := func(port uint16, frame []byte) {
 		buf := make([]byte, 4096)

@@ -33,15 +33,10 @@ func FuzzProcess(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	dp, err := pipeline.New(rt.Env)
+	dp, err := compile.NewDataplane(rt, 1024)
 	if err != nil {
 		f.Fatal(err)
 	}
-	tab, err := compile.NewSessions(cfg, 1024)
-	if err != nil {
-		f.Fatal(err)
-	}
-	dp.UseSessions(tab)
 	w := dp.NewWorker()
 	buf := make([]byte, 4096)
 	spare := make([]pipeline.Frame, 8)

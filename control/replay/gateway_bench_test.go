@@ -33,15 +33,10 @@ func newBenchGW(b *testing.B, capacity int, edits ...func(*config.Config)) *benc
 	if err != nil {
 		b.Fatal(err)
 	}
-	dp, err := pipeline.New(rt.Env)
+	dp, err := compile.NewDataplane(rt, capacity)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tab, err := compile.NewSessions(cfg, capacity)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dp.UseSessions(tab)
 	return &benchGW{dp: dp, w: dp.NewWorker()}
 }
 

@@ -63,15 +63,10 @@ func runtimeFor(tb testing.TB, cfg *config.Config) (*compile.Runtime, *pipeline.
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dp, err := pipeline.New(rt.Env)
+	dp, err := compile.NewDataplane(rt, 4096)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tab, err := compile.NewSessions(cfg, 4096)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	dp.UseSessions(tab)
 	return rt, dp
 }
 
