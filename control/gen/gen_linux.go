@@ -257,9 +257,11 @@ func (s *Sender) loop(ctx context.Context, ifindex int) (SendResult, error) {
 				n = min(n, left)
 			case sent > 0:
 				// Paced, most iterations send nothing: size the call
-				// by the frames per iteration seen so far (it may
-				// overshoot the count by a few frames).
-				n = min(n, uint64(float64(left)*float64(repeats)/float64(sent))+1)
+				// for 3/4 of the frames left at the frames per
+				// iteration seen so far (which vary with each call's
+				// fixed cost), so that the calls close in on the
+				// count instead of overshooting it.
+				n = min(n, uint64(0.75*float64(left)*float64(repeats)/float64(sent))+1)
 			}
 		}
 		opts.Repeat = uint32(n)
