@@ -139,8 +139,14 @@ func check(r *Rule) error {
 type ival struct{ lo, hi uint64 }
 
 type builder struct {
-	rs     *RuleSet
-	ivs    [][nDims][]ival // per matcher: its projection on each dimension
+	rs  *RuleSet
+	ivs [][nDims][]ival // per matcher: its projection on each dimension
+	// free is, per matcher, the set of dimensions (bit d) in which the
+	// rule sets no condition, and bit exactBit if the rule is exactly
+	// the product of its projections (no TCP flags, no IPv6 prefix
+	// longer than /64): such a rule matches every packet of a region it
+	// covers (split).
+	free   []uint8
 	memo   map[string]ref
 	budget int
 	// shadowed marks rules whose conditions equal an earlier rule's: they
@@ -285,6 +291,16 @@ func (b *builder) matcher(r *Rule, idx int32, v6 bool) (m matcher, ok bool) {
 		iv[d] = merge(iv[d])
 	}
 	b.ivs = append(b.ivs, iv)
+	var free uint8
+	for d := range iv {
+		if len(iv[d]) == 1 && iv[d][0] == (ival{0, dimMax[d]}) {
+			free |= 1 << d
+		}
+	}
+	if x.mask == 0 && !rs.lowBits(x.src) && !rs.lowBits(x.dst) {
+		free |= exactBit
+	}
+	b.free = append(b.free, free)
 	// The inline form, if the rule has its shape (matcher).
 	m.dport = PortRange{0, 65535}
 	inline := x.src.n <= 1 && x.dst.n <= 1 && x.sport.n == 0 && x.dport.n <= 1 && x.icmp.n <= 1
@@ -312,6 +328,21 @@ func (b *builder) matcher(r *Rule, idx int32, v6 bool) (m matcher, ok bool) {
 		rs.pfx, rs.ports, rs.icmps = rs.pfx[:np], rs.ports[:nports], rs.icmps[:nicmps]
 	}
 	return m, true
+}
+
+// exactBit is builder.free's bit of a rule that is the product of its
+// projections.
+const exactBit = 1 << nDims
+
+// lowBits reports whether a prefix of s has a condition on the low 64
+// bits of the address.
+func (rs *RuleSet) lowBits(s span) bool {
+	for _, q := range rs.pfx[s.off : s.off+s.n] {
+		if q.mlo != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *builder) prefixes(ps []netip.Prefix, v6 bool) (span, []ival, bool) {
@@ -530,13 +561,24 @@ func (b *builder) split(set []int32, depth int) ref {
 		return b.leaf(set)
 	}
 	// Materialise the children: rules in order, so each list stays sorted.
+	// A rule that sets no condition but on d (and is exact) matches every
+	// packet of each interval it covers: the rules after it there can
+	// never be the first match, so the interval's list ends with it
+	// (closed). The child is correct wherever it is reached, since any
+	// packet that reaches it is in the interval.
 	d := best.dim
 	lists := make([][]int32, len(best.bounds)+1)
+	closed := make([]bool, len(lists))
+	all := uint8(1<<nDims-1) | exactBit
 	for _, m := range set {
+		total := b.free[m]|1<<d == all
 		for _, x := range b.ivs[m][d] {
 			ia, ib := countLE(best.bounds, x.lo), countLE(best.bounds, x.hi)
 			for j := ia; j <= ib; j++ {
-				lists[j] = append(lists[j], m)
+				if !closed[j] {
+					lists[j] = append(lists[j], m)
+					closed[j] = total
+				}
 			}
 		}
 	}
