@@ -157,7 +157,8 @@ func (w *Worker) flowCreate(p *packet.Parsed, v session.Value) {
 		return
 	}
 	cls, st := flowClass(p)
-	_, r := w.sw.Insert(&w.key, &w.rkey, cls, st, v, w.now)
+	// flowHit's lookup of the forward key has just missed.
+	_, r := w.sw.InsertAfterMiss(&w.key, &w.rkey, cls, st, v, w.now)
 	switch r {
 	case session.Inserted:
 		w.stats.Events[EventFlowCreated]++

@@ -495,7 +495,8 @@ func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16) bo
 	default: // ICMP echo: the identifier on the IPv4 side is t
 		rk.DstPort = tport
 	}
-	_, r := w.sw.Insert(&w.key, rk, cls, st, session.Value{}, w.now)
+	// nat64Out's lookup of the forward key has just missed.
+	_, r := w.sw.InsertAfterMiss(&w.key, rk, cls, st, session.Value{}, w.now)
 	switch r {
 	case session.Inserted:
 		w.stats.Events[EventNAT64SessionCreated]++

@@ -229,6 +229,15 @@ func verifyQuiescent(t *testing.T, tab *session.Table, ids uint32) {
 // TestConcurrentSameKey: two workers insert the same forward keys with
 // different reverse keys at the same moment; exactly one wins each.
 func TestConcurrentSameKey(t *testing.T) {
+	for _, v := range []string{"Insert", "InsertAfterMiss"} {
+		t.Run(v, func(t *testing.T) { testConcurrentSameKey(t, v == "InsertAfterMiss") })
+	}
+}
+
+// testConcurrentSameKey: afterMiss races InsertAfterMiss, which publishes
+// before it checks, so that every collision goes through the
+// publish-then-resolve protocol.
+func testConcurrentSameKey(t *testing.T, afterMiss bool) {
 	const ids = 20_000
 	tab := newTable(t, session.Config{Capacity: 2 * ids})
 	var wg sync.WaitGroup
@@ -236,13 +245,17 @@ func TestConcurrentSameKey(t *testing.T) {
 	start := make(chan struct{})
 	for wi := range 2 {
 		w := tab.NewWorker()
+		insert := w.Insert
+		if afterMiss {
+			insert = w.InsertAfterMiss
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
 			for i := range uint32(ids) {
 				f, r := racyKeys(i, wi)
-				if _, res := w.Insert(&f, &r, session.ClassUDP, 0, check(&f, &r), 0); res == session.Inserted {
+				if _, res := insert(&f, &r, session.ClassUDP, 0, check(&f, &r), 0); res == session.Inserted {
 					won[wi].Add(1)
 				} else if res != session.Exists {
 					t.Errorf("Insert %d = %v", i, res)

@@ -92,27 +92,48 @@ func TestInsertResults(t *testing.T) {
 		{"zero key", session.Key{}, r2, session.ClassUDP, session.Invalid},
 		{"new session", f2, r2, session.ClassUDP, session.Inserted},
 	}
-	tab := newTable(t, session.Config{Capacity: 10})
-	w := tab.NewWorker()
-	h1, res := w.Insert(&f1, &r1, session.ClassUDP, 0, session.Value{}, 0)
-	if res != session.Inserted {
-		t.Fatalf("first Insert = %v", res)
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h, res := w.Insert(&tc.fwd, &tc.rev, tc.class, 0, session.Value{}, 0)
-			if res != tc.want {
-				t.Fatalf("Insert = %v, want %v", res, tc.want)
+	// InsertAfterMiss skips the lookups before publication; the checks
+	// after it must give the same results (taking the entry back), and
+	// leave the table as Insert does.
+	for _, variant := range []string{"Insert", "InsertAfterMiss"} {
+		t.Run(variant, func(t *testing.T) {
+			tab := newTable(t, session.Config{Capacity: 3})
+			w := tab.NewWorker()
+			insert := w.Insert
+			if variant == "InsertAfterMiss" {
+				insert = w.InsertAfterMiss
 			}
-			if (res == session.Exists || res == session.Conflict) && h != h1 {
-				t.Errorf("handle = %v, want the holder's %v", h, h1)
+			h1, res := insert(&f1, &r1, session.ClassUDP, 0, session.Value{}, 0)
+			if res != session.Inserted {
+				t.Fatalf("first %s = %v", variant, res)
+			}
+			for _, tc := range tests {
+				h, res := insert(&tc.fwd, &tc.rev, tc.class, 0, session.Value{}, 0)
+				if res != tc.want {
+					t.Fatalf("%s: %s = %v, want %v", tc.name, variant, res, tc.want)
+				}
+				if (res == session.Exists || res == session.Conflict) && h != h1 {
+					t.Errorf("%s: handle = %v, want the holder's %v", tc.name, h, h1)
+				}
+			}
+			w.Flush()
+			s := tab.Stats()
+			if s.Inserted != 2 || s.InsertExists != 2 || s.InsertConflict != 1 || s.InsertInvalid != 5 {
+				t.Errorf("stats = %+v", s)
+			}
+			// Both sessions are whole, and the entries taken back were
+			// freed: a third session fits the capacity of 3.
+			var e session.Entry
+			for _, k := range []session.Key{f1, r1, f2, r2} {
+				if !w.Lookup(&k, &e) {
+					t.Errorf("key %+v lost", k)
+				}
+			}
+			f3, r3 := natKeys(3, protoUDP)
+			if _, res := insert(&f3, &r3, session.ClassUDP, 0, session.Value{}, 0); res != session.Inserted {
+				t.Errorf("third session: %v, want Inserted (entries leaked)", res)
 			}
 		})
-	}
-	w.Flush()
-	s := tab.Stats()
-	if s.Inserted != 2 || s.InsertExists != 2 || s.InsertConflict != 1 || s.InsertInvalid != 5 {
-		t.Errorf("stats = %+v", s)
 	}
 }
 

@@ -165,6 +165,20 @@ func (r Result) String() string {
 // with one CAS each, and backs out if a racing Insert published either key
 // first (Exists, Conflict).
 func (w *Worker) Insert(fwd, rev *Key, class Class, state TCPState, v Value, now int64) (Handle, Result) {
+	return w.insert(fwd, rev, class, state, v, now, true)
+}
+
+// InsertAfterMiss is Insert for a caller whose lookup of fwd has just
+// missed, and who expects rev to be free (a new flow's reply tuple): it
+// skips the two lookups Insert makes before it writes anything. The
+// result is the same: a key stored meanwhile is still found, by the
+// checks that follow publication (which then take the entry back), so
+// only an Exists or Conflict outcome costs more than with Insert.
+func (w *Worker) InsertAfterMiss(fwd, rev *Key, class Class, state TCPState, v Value, now int64) (Handle, Result) {
+	return w.insert(fwd, rev, class, state, v, now, false)
+}
+
+func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now int64, check bool) (Handle, Result) {
 	t := w.t
 	var f, r enc
 	if !encode(fwd, &f) || !encode(rev, &r) || r.fam != FamilyIPv4 ||
@@ -175,11 +189,11 @@ func (w *Worker) Insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 	}
 	hf, hr := t.seeds.hash(&f), t.seeds.hash(&r)
 	var e Entry
-	if t.find(&f, hf, &e) {
+	if check && t.find(&f, hf, &e) {
 		w.stats.InsertExists++
 		return e.Handle, Exists
 	}
-	if t.find(&r, hr, &e) {
+	if check && t.find(&r, hr, &e) {
 		w.stats.InsertConflict++
 		return e.Handle, Conflict
 	}
