@@ -146,9 +146,11 @@ type builder struct {
 	// the product of its projections (no TCP flags, no IPv6 prefix
 	// longer than /64): such a rule matches every packet of a region it
 	// covers (split).
-	free   []uint8
-	memo   map[string]ref
-	budget int
+	free []uint8
+	// anyProto marks the matchers of AnyProto rules.
+	anyProto []bool
+	memo     map[string]ref
+	budget   int
 	// shadowed marks rules whose conditions equal an earlier rule's: they
 	// can never be the first match, so they are left out of the trees.
 	shadowed []bool
@@ -235,6 +237,7 @@ func (b *builder) family(rules []Rule, f int) {
 		}
 		id := int32(len(rs.ms))
 		rs.ms = append(rs.ms, m)
+		b.anyProto = append(b.anyProto, r.AnyProto)
 		if r.AnyProto {
 			anyM = append(anyM, id)
 		} else {
@@ -447,32 +450,38 @@ func (b *builder) class(set []int32) span {
 			narrow[d][i] = b.cover(m, d) <= narrowCover
 		}
 	}
+	// The AnyProto rules are grouped first and on their own: their groups
+	// are then the same in every class of the family, and build shares
+	// their trees (the source prefixes of a tenant's drops are one tree,
+	// not one per protocol).
 	taken := make([]bool, len(set))
 	var groups [][]int32
-	for {
-		bestD, bestN := -1, leafSize
-		for d := range nDims {
-			n := 0
-			for i := range set {
-				if !taken[i] && narrow[d][i] {
-					n++
+	for _, anyProto := range []bool{true, false} {
+		for {
+			bestD, bestN := -1, leafSize
+			for d := range nDims {
+				n := 0
+				for i, m := range set {
+					if !taken[i] && narrow[d][i] && b.anyProto[m] == anyProto {
+						n++
+					}
+				}
+				if n > bestN {
+					bestD, bestN = d, n
 				}
 			}
-			if n > bestN {
-				bestD, bestN = d, n
+			if bestD < 0 {
+				break
 			}
-		}
-		if bestD < 0 {
-			break
-		}
-		var g []int32
-		for i, m := range set {
-			if !taken[i] && narrow[bestD][i] {
-				taken[i] = true
-				g = append(g, m)
+			var g []int32
+			for i, m := range set {
+				if !taken[i] && narrow[bestD][i] && b.anyProto[m] == anyProto {
+					taken[i] = true
+					g = append(g, m)
+				}
 			}
+			groups = append(groups, g)
 		}
-		groups = append(groups, g)
 	}
 	var wide []int32
 	for i, m := range set {
@@ -602,7 +611,7 @@ func (b *builder) split(set []int32, depth int) ref {
 	rs := b.rs
 	nd := node{dim: uint8(d), n: uint32(len(bounds))}
 	last := bounds[len(bounds)-1]
-	if dimMax[d] <= math.MaxUint16 && last < 64*uint64(len(bounds)) {
+	if dimMax[d] <= math.MaxUint16 && last < 8*uint64(len(bounds)) {
 		b.direct(&nd, bounds, kids)
 	} else {
 		b.records(&nd, bounds, kids)
