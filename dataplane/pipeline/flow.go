@@ -158,7 +158,7 @@ func (w *Worker) flowCreate(p *packet.Parsed, v session.Value) {
 	}
 	cls, st := flowClass(p)
 	// flowHit's lookup of the forward key has just missed.
-	_, r := w.sw.InsertAfterMiss(&w.key, &w.rkey, cls, st, v, w.now)
+	_, r := w.sw.InsertNew(&w.key, &w.rkey, cls, st, v, w.now)
 	switch r {
 	case session.Inserted:
 		w.stats.Events[EventFlowCreated]++

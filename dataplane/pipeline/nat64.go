@@ -419,7 +419,7 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 		}
 		*rk = session.Key{Family: session.FamilyIPv4, Zone: zoneBIB, Proto: proto, SrcPort: port}
 		copy(rk.Src[:4], t[:])
-		_, r := w.sw.Insert(bk, rk, cls, session.StateClosed, session.Value{}, w.now)
+		_, r := w.sw.InsertAfterMiss(bk, rk, cls, session.StateClosed, session.Value{}, w.now)
 		switch r {
 		case session.Inserted:
 			w.stats.Events[EventNAT64BIBCreated]++
@@ -496,7 +496,7 @@ func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16) bo
 		rk.DstPort = tport
 	}
 	// nat64Out's lookup of the forward key has just missed.
-	_, r := w.sw.InsertAfterMiss(&w.key, rk, cls, st, session.Value{}, w.now)
+	_, r := w.sw.InsertNew(&w.key, rk, cls, st, session.Value{}, w.now)
 	switch r {
 	case session.Inserted:
 		w.stats.Events[EventNAT64SessionCreated]++

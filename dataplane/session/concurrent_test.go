@@ -229,15 +229,15 @@ func verifyQuiescent(t *testing.T, tab *session.Table, ids uint32) {
 // TestConcurrentSameKey: two workers insert the same forward keys with
 // different reverse keys at the same moment; exactly one wins each.
 func TestConcurrentSameKey(t *testing.T) {
-	for _, v := range []string{"Insert", "InsertAfterMiss"} {
-		t.Run(v, func(t *testing.T) { testConcurrentSameKey(t, v == "InsertAfterMiss") })
+	for _, v := range []string{"Insert", "InsertAfterMiss", "InsertNew"} {
+		t.Run(v, func(t *testing.T) { testConcurrentSameKey(t, v) })
 	}
 }
 
-// testConcurrentSameKey: afterMiss races InsertAfterMiss, which publishes
-// before it checks, so that every collision goes through the
-// publish-then-resolve protocol.
-func testConcurrentSameKey(t *testing.T, afterMiss bool) {
+// testConcurrentSameKey races two workers inserting the same keys with the
+// named variant; InsertAfterMiss and InsertNew publish before they check,
+// so that every collision goes through the publish-then-resolve protocol.
+func testConcurrentSameKey(t *testing.T, variant string) {
 	const ids = 20_000
 	tab := newTable(t, session.Config{Capacity: 2 * ids})
 	var wg sync.WaitGroup
@@ -245,10 +245,8 @@ func testConcurrentSameKey(t *testing.T, afterMiss bool) {
 	start := make(chan struct{})
 	for wi := range 2 {
 		w := tab.NewWorker()
-		insert := w.Insert
-		if afterMiss {
-			insert = w.InsertAfterMiss
-		}
+		insert := map[string]func(fwd, rev *session.Key, c session.Class, st session.TCPState, v session.Value, now int64) (session.Handle, session.Result){
+			"Insert": w.Insert, "InsertAfterMiss": w.InsertAfterMiss, "InsertNew": w.InsertNew}[variant]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -92,17 +92,15 @@ func TestInsertResults(t *testing.T) {
 		{"zero key", session.Key{}, r2, session.ClassUDP, session.Invalid},
 		{"new session", f2, r2, session.ClassUDP, session.Inserted},
 	}
-	// InsertAfterMiss skips the lookups before publication; the checks
-	// after it must give the same results (taking the entry back), and
-	// leave the table as Insert does.
-	for _, variant := range []string{"Insert", "InsertAfterMiss"} {
+	// InsertAfterMiss and InsertNew skip lookups before publication; the
+	// checks after it must give the same results (taking the entry back),
+	// and leave the table as Insert does.
+	for _, variant := range []string{"Insert", "InsertAfterMiss", "InsertNew"} {
 		t.Run(variant, func(t *testing.T) {
 			tab := newTable(t, session.Config{Capacity: 3})
 			w := tab.NewWorker()
-			insert := w.Insert
-			if variant == "InsertAfterMiss" {
-				insert = w.InsertAfterMiss
-			}
+			insert := map[string]func(fwd, rev *session.Key, c session.Class, st session.TCPState, v session.Value, now int64) (session.Handle, session.Result){
+				"Insert": w.Insert, "InsertAfterMiss": w.InsertAfterMiss, "InsertNew": w.InsertNew}[variant]
 			h1, res := insert(&f1, &r1, session.ClassUDP, 0, session.Value{}, 0)
 			if res != session.Inserted {
 				t.Fatalf("first %s = %v", variant, res)

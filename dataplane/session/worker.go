@@ -165,20 +165,28 @@ func (r Result) String() string {
 // with one CAS each, and backs out if a racing Insert published either key
 // first (Exists, Conflict).
 func (w *Worker) Insert(fwd, rev *Key, class Class, state TCPState, v Value, now int64) (Handle, Result) {
-	return w.insert(fwd, rev, class, state, v, now, true)
+	return w.insert(fwd, rev, class, state, v, now, true, true)
 }
 
 // InsertAfterMiss is Insert for a caller whose lookup of fwd has just
-// missed, and who expects rev to be free (a new flow's reply tuple): it
-// skips the two lookups Insert makes before it writes anything. The
-// result is the same: a key stored meanwhile is still found, by the
-// checks that follow publication (which then take the entry back), so
-// only an Exists or Conflict outcome costs more than with Insert.
+// missed: it skips looking fwd up again before it writes, and still looks
+// rev up first (a NAT64 binding's pool port is often taken). A fwd stored
+// meanwhile is still found, by the check after publication, which then
+// takes the entry back: the result is the same as Insert's.
 func (w *Worker) InsertAfterMiss(fwd, rev *Key, class Class, state TCPState, v Value, now int64) (Handle, Result) {
-	return w.insert(fwd, rev, class, state, v, now, false)
+	return w.insert(fwd, rev, class, state, v, now, false, true)
 }
 
-func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now int64, check bool) (Handle, Result) {
+// InsertNew is InsertAfterMiss for a caller who also expects rev to be
+// free (a new flow's reply tuple, a session whose binding it has just
+// made): neither key is looked up before publication; the checks after it
+// give the same results, an Exists or Conflict outcome at the cost of an
+// entry written and taken back.
+func (w *Worker) InsertNew(fwd, rev *Key, class Class, state TCPState, v Value, now int64) (Handle, Result) {
+	return w.insert(fwd, rev, class, state, v, now, false, false)
+}
+
+func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now int64, checkFwd, checkRev bool) (Handle, Result) {
 	t := w.t
 	var f, r enc
 	if !encode(fwd, &f) || !encode(rev, &r) || r.fam != FamilyIPv4 ||
@@ -189,11 +197,11 @@ func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 	}
 	hf, hr := t.seeds.hash(&f), t.seeds.hash(&r)
 	var e Entry
-	if check && t.find(&f, hf, &e) {
+	if checkFwd && t.find(&f, hf, &e) {
 		w.stats.InsertExists++
 		return e.Handle, Exists
 	}
-	if check && t.find(&r, hr, &e) {
+	if checkRev && t.find(&r, hr, &e) {
 		w.stats.InsertConflict++
 		return e.Handle, Conflict
 	}
