@@ -3,6 +3,7 @@ package firewall_test
 import (
 	"encoding/binary"
 	"flag"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -279,6 +280,38 @@ func TestDifferentialClustered(t *testing.T) {
 			p := netip.MustParsePrefix(f)
 			check(p.Addr())
 			check(p.Addr().Prev())
+		}
+	}
+}
+
+// TestDifferentialRealistic compares Classify with the oracle on the
+// benchmark's realistic rule sets, whose per-port accepts and source-less
+// port ranges end most port intervals' candidate lists early (split) and
+// whose AnyProto drops form one tree shared by every protocol class.
+func TestDifferentialRealistic(t *testing.T) {
+	for _, n := range []int{50, 3000} {
+		rules := realistic(n, uint64(n))
+		rs, err := firewall.Compile(rules, firewall.ActionReject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(uint64(n), 9))
+		pkts := 20000
+		if testing.Short() {
+			pkts = 2000
+		}
+		for range pkts {
+			p := aimedPacket(r, rules)
+			if r.IntN(8) == 0 { // other flags and protocols, the IPv6 low bits
+				p.TCPFlags = uint8(r.IntN(256))
+				p.Proto = protos[r.IntN(len(protos))]
+				p.Dst[8+r.IntN(8)] ^= byte(1 + r.IntN(255))
+			}
+			wa, wr := refClassify(rules, firewall.ActionReject, &p)
+			ga, gr := rs.Classify(&p)
+			if wa != ga || wr != gr {
+				t.Fatalf("n=%d packet %+v: Classify = (%v, %d), want (%v, %d)\nrule %d: %+v", n, p, ga, gr, wa, wr, wr, ruleAt(rules, wr))
+			}
 		}
 	}
 }

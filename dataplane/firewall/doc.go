@@ -40,8 +40,12 @@
 // rules are narrow takes all of them as one tree; groups of at most
 // leafSize rules and rules narrow nowhere form the "wide" tree. Separating
 // rules this way avoids the cross-product blow-up of one tree (3,000
-// per-port accepts times 3,000 per-source drops). Typical realistic sets
-// have two or three trees per class: ports, sources, wide.
+// per-port accepts times 3,000 per-source drops). The AnyProto rules are
+// grouped first and on their own, so that their groups, hence their trees
+// (built once, see sharing below), are the same in every class of the
+// family: a tenant's source drops are one tree, not one per protocol.
+// Typical realistic sets have two or three trees per class: ports,
+// sources, wide.
 //
 // A tree node cuts one dimension at the elementary intervals of its rules'
 // projections (a rule's union of ranges/prefixes on that dimension; IPv6
@@ -49,7 +53,14 @@
 // rest). The dimension is the one whose largest child holds the fewest
 // rules (HiCuts-like), ties broken by total replication; a cut is taken
 // only if its largest child has at most 7/8 of the rules and replication
-// is at most 16x (plus 64). Adjacent intervals with the same rules are
+// is at most 16x (plus 64). A child's list ends at the first rule that
+// matches all of its interval: one with no condition but on the cut
+// dimension (and no TCP flags, no IPv6 prefix longer than /64) matches
+// every packet that reaches the child, so the rules after it can never
+// be the first match. Per-port accepts and source-less port ranges end
+// most port intervals' lists this way: the 10,000-rule set has 8.9k leaf
+// candidates instead of 125k, and its port trees are one node deep.
+// Adjacent intervals with the same rules are
 // joined, and children with identical rule lists share one subtree (the
 // children are computed over the whole domain, not clipped to the path,
 // so a shared subtree is correct wherever it is reached). Sets of at most
@@ -68,9 +79,10 @@
 // eight 4-byte buckets per bound over the bounds' span: a bucket without
 // a bound inside holds the child's ref (one load), otherwise the few
 // records of the bucket are counted. Port and ICMP nodes whose last bound
-// is below 64 times their number of bounds get a direct table instead
-// (one entry per key, no records): the 10,000-rule set's port roots are
-// one load. A matcher, the exact check
+// is below 8 times their number of bounds get a direct table instead
+// (one entry per key, no records); sparser ones (the 10,000-rule set's
+// port roots: 1-2k bounds) take the radix index, 32 KiB rather than a
+// 256 KiB table per root. A matcher, the exact check
 // of a rule at a leaf, is 32 bytes (one line) and holds the common shape
 // inline: at most one source and destination prefix of at most 64 bits
 // (compared as key XOR value shifted by the prefix length), one
@@ -90,28 +102,38 @@
 // well-known ports, 5% ICMP, 5% IPv6, 0.3% wide rules. Packets: new-flow
 // TCP SYNs etc., 3/4 aimed at a rule, 1/4 random (mostly the default).
 // go test -run '^$' -bench 'Classify/' -benchmem -count 5, min-max over
-// the runs (load average 4-6 from other jobs during the runs):
+// the runs of two invocations (medians of each in brackets; the cores
+// were slow and shared, the 10-rule case ran 40-48 ns at quiet times):
 //
 //	rules    tenants  ns/op (over runs)     B/ruleset   trees  depth  max leaf
-//	10       1        56-66                 1.6 KiB     4      1      4
-//	1,000    1        111-179               168 KiB     18     2      6
-//	10,000   1        172-684               3.0 MiB     20     3      15
-//	10,000   10,000   159-189 (1 shared set)
-//	10,000   10,000   338-1262 (8 distinct sets, 24 MiB > L2)
+//	10       1        52-72 (61, 66)        1.6 KiB     4      1      4
+//	1,000    1        86-119 (87, 116)      127 KiB     18     2      4
+//	10,000   1        111-170 (126, 148)    1.0 MiB     20     2      6
+//	10,000   10,000   116-152 (146, 148) (1 shared set)
+//	10,000   10,000   178-370 (8 distinct sets, 8 MiB > L2)
 //
 // Ratio for the goal (10,000 rules x 10,000 tenants against 10
-// rules x 1 tenant, same run): 2.4x-3.4x (medians 2.9x) with one shared
-// set. The goal (2x) is NOT met. Both cases got faster (from 83-90 and
-// 211-253 ns): the inline matcher mostly saves instructions and
-// indirections, which is most of the 10-rule case (one leaf of about five
-// candidates, no miss), so the ratio did not move. What is left in the
-// 10,000-rule case, from cachegrind with a 2 MiB L2 (the machine's): about
-// 6 L1 and 1 L2 misses per packet against none for 10 rules: one per
-// tree root (the radix entry or the 256 KiB port table), the leaf's
-// candidate run and the matchers, and the records of deeper nodes; an L2
-// miss costs 40 ns here. The 3 MiB set plus the benchmark's 3 MiB packet
-// stream do not fit the L2. 0 allocs/op throughout. Compile: 10,000 rules
-// in 90-100 ms (45 MB of garbage), 1,000 in 3.3 ms.
+// rules x 1 tenant, same run): medians 2.2x and 2.4x with one shared
+// set; the minima of many short interleaved runs at a quiet time, 40 and
+// 87 ns, 2.15x. The goal (2x) is NOT met. Against the previous layout
+// (2.9x), in interleaved runs of both builds: 10,000 x 10,000 medians
+// 225 -> 161 ns, 10 rules 64 -> 67 ns (noise). Ending lists at rules that
+// cover their interval, one shared tree for the AnyProto rules and radix
+// roots instead of 256 KiB port tables took the set from 3.0 to 1.0 MiB,
+// which with the benchmark's 3 MiB packet stream now fits the 2 MiB L2
+// (cachegrind: 0.15 L2 misses per packet beyond the stream, was about 1).
+// What the 10,000-rule case still pays over the 10-rule one (cachegrind,
+// per packet): about 4 L1 misses (a radix entry per tree root, 0.7 for
+// the records of ranged buckets, 1.3 for leaf candidates and matchers; an
+// L2 hit costs 5-7 ns here), 3.3 more branch mispredictions (leaf kinds
+// and radix entry kinds vary per packet, where the 10-rule case always
+// scans the same leaf) and 180 more instructions (three trees instead of
+// one leaf; 516 against 334). Trials that did not measurably help in the
+// noise: 12-byte radix buckets holding both children of a one-bound
+// bucket (no branch, but 3x the index), descending every tree before
+// scanning (overlapping the trees' misses), twice the radix buckets.
+// 0 allocs/op throughout. Compile: 10,000 rules in 42-47 ms (18 MB of
+// garbage), 1,000 in 3.3-3.5 ms.
 //
 // # Worst case
 //
