@@ -463,16 +463,17 @@ type portStats struct {
 	kRxDropped, kRxInvalid, kTxInvalid, kRxRingFull, kFillEmpty, kTxEmpty uint64
 }
 
-func (d *daemon) collect() []portStats { return d.collectPorts(len(d.rt.PortNames)) }
+func (d *daemon) collect() []portStats { return collectPorts(d.engine, len(d.rt.PortNames)) }
 
-// collectPorts is collect for n ports, without reading d.rt (which the
-// loop replaces on reload): safe from the API's goroutines.
-func (d *daemon) collectPorts(n int) []portStats {
+// collectPorts sums the counters of eng's sockets for n ports, reading
+// neither d.rt (which the loop replaces on reload) nor d.engine (which
+// shutdown clears): safe from the API's goroutines.
+func collectPorts(eng *afxdp.Engine, n int) []portStats {
 	out := make([]portStats, n)
-	if d.engine == nil {
+	if eng == nil {
 		return out
 	}
-	for _, s := range d.engine.Sockets() {
+	for _, s := range eng.Sockets() {
 		ps := &out[s.Port()]
 		c := s.Counters()
 		ps.fillEmpty += c.FillEmpty.Load()

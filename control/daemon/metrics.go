@@ -47,11 +47,12 @@ func (d *daemon) startMetrics(addr string) {
 	}
 	names := append([]string(nil), d.rt.PortNames...)
 	node := d.rt.Config.Node.Name
+	eng := d.engine // set before the roles start; shutdown clears d.engine after they stop
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		in := metricsInput{node: node, ports: names, stats: d.dp.Stats(), env: d.dp.Env()}
-		if d.engine != nil {
-			in.engine = d.collectPorts(len(names))
+		if eng != nil {
+			in.engine = collectPorts(eng, len(names))
 		}
 		if t := d.dp.Sessions(); t != nil {
 			st := t.Stats()
