@@ -99,6 +99,22 @@ func ipv4Plain(d []byte, off int) bool {
 	return len(d) >= off+packet.IPv4MinSize+4 && d[off] == 0x45 && binary.BigEndian.Uint16(d[off+6:])&0x3fff == 0
 }
 
+// rawFlow4 reports whether d holds an untagged Ethernet frame with an
+// option-less, unfragmented IPv4 TCP or UDP packet at l3.
+func rawFlow4(d []byte, l3 int) bool {
+	return len(d) >= pfL3 && binary.BigEndian.Uint16(d[12:]) == packet.EtherTypeIPv4 && ipv4Plain(d, l3) && isTCPOrUDP(d[l3+9])
+}
+
+// rawKey4 fills k with the 5-tuple of the IPv4 packet at l3 (checked by
+// rawFlow4 or ipv4Plain) in zone.
+func rawKey4(k *session.Key, d []byte, l3 int, zone uint16) {
+	l4 := l3 + packet.IPv4MinSize
+	*k = session.Key{Family: session.FamilyIPv4, Zone: zone, Proto: d[l3+9],
+		SrcPort: binary.BigEndian.Uint16(d[l4:]), DstPort: binary.BigEndian.Uint16(d[l4+2:])}
+	copy(k.Src[:4], d[l3+12:l3+16])
+	copy(k.Dst[:4], d[l3+16:l3+20])
+}
+
 func prefetchNAT64Out(d []byte, n *NAT64, keys *[MaxPrefetchKeys]session.Key) int {
 	if len(d) < pfL4v6+14 || binary.BigEndian.Uint16(d[12:]) != packet.EtherTypeIPv6 || !isTCPOrUDP(d[pfL3+6]) {
 		return 0
@@ -132,34 +148,21 @@ func prefetchNAT64Out(d []byte, n *NAT64, keys *[MaxPrefetchKeys]session.Key) in
 }
 
 func prefetchNAT64In(d []byte, n *NAT64, keys *[MaxPrefetchKeys]session.Key) int {
-	if len(d) < pfL3 || binary.BigEndian.Uint16(d[12:]) != packet.EtherTypeIPv4 || !ipv4Plain(d, pfL3) || !isTCPOrUDP(d[pfL3+9]) {
+	if !rawFlow4(d, pfL3) || !n.inPool([4]byte(d[pfL3+16:pfL3+20])) {
 		return 0
 	}
-	t := [4]byte(d[pfL3+16 : pfL3+20])
-	if !n.inPool(t) {
-		return 0
-	}
-	k := &keys[0]
-	*k = session.Key{Family: session.FamilyIPv4, Zone: zoneNAT64, Proto: d[pfL3+9],
-		SrcPort: binary.BigEndian.Uint16(d[pfL4v4:]), DstPort: binary.BigEndian.Uint16(d[pfL4v4+2:])}
-	copy(k.Src[:4], d[pfL3+12:pfL3+16])
-	copy(k.Dst[:4], t[:])
+	rawKey4(&keys[0], d, pfL3, zoneNAT64)
 	return 1
 }
 
 func prefetchEIP(d []byte, gw *Gateway, keys *[MaxPrefetchKeys]session.Key) int {
-	if len(d) < pfL3 || binary.BigEndian.Uint16(d[12:]) != packet.EtherTypeIPv4 || !ipv4Plain(d, pfL3) || !isTCPOrUDP(d[pfL3+9]) {
+	if !rawFlow4(d, pfL3) {
 		return 0
 	}
-	dst := [4]byte(d[pfL3+16 : pfL3+20])
-	if _, ok := gw.EIPByAddr(dst); !ok {
+	if _, ok := gw.EIPByAddr([4]byte(d[pfL3+16 : pfL3+20])); !ok {
 		return 0
 	}
-	k := &keys[0]
-	*k = session.Key{Family: session.FamilyIPv4, Zone: zoneInternet, Proto: d[pfL3+9],
-		SrcPort: binary.BigEndian.Uint16(d[pfL4v4:]), DstPort: binary.BigEndian.Uint16(d[pfL4v4+2:])}
-	copy(k.Src[:4], d[pfL3+12:pfL3+16])
-	copy(k.Dst[:4], dst[:])
+	rawKey4(&keys[0], d, pfL3, zoneInternet)
 	return 1
 }
 
@@ -177,11 +180,6 @@ func prefetchTenant(d []byte, gw *Gateway, keys *[MaxPrefetchKeys]session.Key) i
 	if !ok {
 		return 0
 	}
-	l4 := pfInner + packet.IPv4MinSize
-	k := &keys[0]
-	*k = session.Key{Family: session.FamilyIPv4, Zone: uint16(ti) + 1, Proto: d[pfInner+9],
-		SrcPort: binary.BigEndian.Uint16(d[l4:]), DstPort: binary.BigEndian.Uint16(d[l4+2:])}
-	copy(k.Src[:4], d[pfInner+12:pfInner+16])
-	copy(k.Dst[:4], d[pfInner+16:pfInner+20])
+	rawKey4(&keys[0], d, pfInner, uint16(ti)+1)
 	return 1
 }
