@@ -18,8 +18,6 @@ const (
 	dimSrc
 	dimICMP
 	nDims
-
-	dimLeaf = 0xff // node.dim of a leaf
 )
 
 // dimMax is the largest key of each dimension.
