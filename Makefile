@@ -22,7 +22,7 @@ build: deps
 # testbed tests (they skip with a message when not root).
 test: deps vet fmtcheck
 	$(GO) test -count=1 $(PKGS)
-	$(GO) test -count=1 -race ./dataplane/fib/ ./dataplane/pipeline/ ./dataplane/neigh/ ./dataplane/session/ ./dataplane/firewall/ ./dataplane/afxdp/
+	$(GO) test -count=1 -race ./dataplane/fib/ ./dataplane/pipeline/ ./dataplane/neigh/ ./dataplane/session/ ./dataplane/firewall/ ./dataplane/afxdp/ ./control/replay/
 
 vet:
 	$(GO) vet $(PKGS)

@@ -73,3 +73,52 @@ func TestCapture(t *testing.T) {
 		g.dp.StopCapture(c2)
 	}
 }
+
+// A capture read while a worker writes it (the daemon's case): every frame
+// read is one that was sent, whole, in order per worker, and the reader
+// and the writer never race (run with -race).
+func TestCaptureConcurrent(t *testing.T) {
+	g := newGW(t, nil)
+	c, err := g.dp.StartCapture(pipeline.AllPorts, 128, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const frames = 20000
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		batch := make([]pipeline.Frame, 1)
+		for i := 0; i < frames; i++ {
+			f := fromClient("2.2.2.11").UDP(uint16(i), 9).Payload([]byte("capture")).Bytes()
+			n := copy(buf[256:], f)
+			batch[0] = pipeline.Frame{Buf: buf, Off: 256, Len: n, InPort: portInet}
+			g.w.Process(batch, int64(i+1))
+		}
+	}()
+	read, last := 0, -1
+	check := func(_ uint16, _ int64, _ int, data []byte) {
+		read++
+		port := int(data[34])<<8 | int(data[35]) // the UDP source port: the frame's number
+		if port <= last {
+			t.Errorf("frame %d read after frame %d", port, last)
+		}
+		last = port
+	}
+	for {
+		select {
+		case <-done:
+			c.Read(check)
+			g.dp.StopCapture(c)
+			if uint64(read)+c.Dropped() != frames {
+				t.Errorf("read %d + dropped %d, want %d frames", read, c.Dropped(), frames)
+			}
+			if read == 0 {
+				t.Error("nothing read")
+			}
+			return
+		default:
+			c.Read(check)
+		}
+	}
+}
