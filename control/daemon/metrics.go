@@ -191,6 +191,43 @@ func writeMetrics(b *bytes.Buffer, in *metricsInput) {
 		return
 	}
 	if gw := env.Gateway; gw != nil {
+		// Traffic per EIP and, summed over its EIPs, per tenant (a tenant
+		// reaches the Internet only through them).
+		type dirCount struct{ pkts, bytes [2]uint64 }
+		tenants := make([]dirCount, len(gw.Tenants))
+		eips := make([]pipeline.EIPTraffic, len(gw.EIPs))
+		for i, e := range gw.EIPs {
+			eips[i] = gw.EIPTraffic(i)
+			if int(e.Tenant) < len(tenants) { // NewGateway checked it
+				tc := &tenants[e.Tenant]
+				tc.pkts[0] += eips[i].InPackets
+				tc.bytes[0] += eips[i].InBytes
+				tc.pkts[1] += eips[i].OutPackets
+				tc.bytes[1] += eips[i].OutBytes
+			}
+		}
+		p.family("xdpgw_eip_packets_total", "counter", "Packets forwarded through an EIP, towards its tenant (in) or from it (out), since the configuration was last loaded.")
+		for i, e := range gw.EIPs {
+			a, tn := netip.AddrFrom4(e.Addr).String(), gw.Tenants[e.Tenant].Name
+			p.sample("xdpgw_eip_packets_total", eips[i].InPackets, "eip", a, "tenant", tn, "direction", "in")
+			p.sample("xdpgw_eip_packets_total", eips[i].OutPackets, "eip", a, "tenant", tn, "direction", "out")
+		}
+		p.family("xdpgw_eip_bytes_total", "counter", "IP bytes forwarded through an EIP (as xdpgw_eip_packets_total).")
+		for i, e := range gw.EIPs {
+			a, tn := netip.AddrFrom4(e.Addr).String(), gw.Tenants[e.Tenant].Name
+			p.sample("xdpgw_eip_bytes_total", eips[i].InBytes, "eip", a, "tenant", tn, "direction", "in")
+			p.sample("xdpgw_eip_bytes_total", eips[i].OutBytes, "eip", a, "tenant", tn, "direction", "out")
+		}
+		p.family("xdpgw_tenant_packets_total", "counter", "Packets forwarded to and from a tenant (the sum over its EIPs).")
+		for i := range gw.Tenants {
+			p.sample("xdpgw_tenant_packets_total", tenants[i].pkts[0], "tenant", gw.Tenants[i].Name, "direction", "in")
+			p.sample("xdpgw_tenant_packets_total", tenants[i].pkts[1], "tenant", gw.Tenants[i].Name, "direction", "out")
+		}
+		p.family("xdpgw_tenant_bytes_total", "counter", "IP bytes forwarded to and from a tenant (the sum over its EIPs).")
+		for i := range gw.Tenants {
+			p.sample("xdpgw_tenant_bytes_total", tenants[i].bytes[0], "tenant", gw.Tenants[i].Name, "direction", "in")
+			p.sample("xdpgw_tenant_bytes_total", tenants[i].bytes[1], "tenant", gw.Tenants[i].Name, "direction", "out")
+		}
 		p.family("xdpgw_firewall_rule_hits_total", "counter", "Packets a tenant's rule decided (rule=\"default\": the default policy), since the rules were last loaded.")
 		for i := range gw.Tenants {
 			t := &gw.Tenants[i]

@@ -95,6 +95,10 @@ func TestMetrics(t *testing.T) {
 		`xdpgw_syn_limit_dropped_total{node="gw1",eip="other"} 0`,
 		`xdpgw_afxdp_tx_ring_full_total{node="gw1",port="underlay"} 7`,
 		`xdpgw_sessions_capacity{node="gw1"} 1024`,
+		`xdpgw_eip_packets_total{node="gw1",eip="2.2.2.11",tenant="user1",direction="in"} 1`,
+		`xdpgw_eip_packets_total{node="gw1",eip="2.2.2.11",tenant="user1",direction="out"} 0`,
+		`xdpgw_tenant_packets_total{node="gw1",tenant="user1",direction="in"} 1`,
+		`xdpgw_tenant_packets_total{node="gw1",tenant="user2",direction="in"} 0`,
 		`xdpgw_sessions_live{node="gw1"} 3`, // the gateway flow, a NAT64 binding and its session
 	} {
 		if !strings.Contains(text, want+"\n") {

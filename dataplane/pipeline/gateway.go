@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"sync/atomic"
+
 	"xdpgw/dataplane/firewall"
 )
 
@@ -43,6 +45,31 @@ type Gateway struct {
 	byEIP     *u64map // EIP -> EIP index
 	byPrivate *u64map // tenant<<32 | private -> EIP index
 	vrfTenant []int32 // VRF -> tenant owning it, or -1
+
+	// eipCount holds, per EIP, the packets and bytes (IP length) sent to
+	// its tenant (in) and from it (out): workers count privately and add
+	// their batch's increments here (Worker.Flush).
+	eipCount []atomic.Uint64 // eipCounters per EIP
+}
+
+// Per-EIP counters, in Gateway.eipCount and a worker's private copy.
+const (
+	eipInPkts = iota
+	eipInBytes
+	eipOutPkts
+	eipOutBytes
+	eipCounters
+)
+
+// EIPTraffic is what went through one EIP since its Env was published.
+type EIPTraffic struct {
+	InPackets, InBytes, OutPackets, OutBytes uint64 // in: towards the tenant; bytes: IP length
+}
+
+// EIPTraffic returns the published counters of EIP i.
+func (g *Gateway) EIPTraffic(i int) EIPTraffic {
+	c := g.eipCount[i*eipCounters : (i+1)*eipCounters]
+	return EIPTraffic{c[eipInPkts].Load(), c[eipInBytes].Load(), c[eipOutPkts].Load(), c[eipOutBytes].Load()}
 }
 
 // NewGateway indexes tenants and EIPs. vrfs is the number of VRFs of the
@@ -55,6 +82,7 @@ func NewGateway(tenants []Tenant, eips []EIP, vrfs int) (*Gateway, error) {
 		byEIP:     newU64Map(len(eips)),
 		byPrivate: newU64Map(len(eips)),
 		vrfTenant: make([]int32, vrfs),
+		eipCount:  make([]atomic.Uint64, eipCounters*len(eips)),
 	}
 	for i := range g.vrfTenant {
 		g.vrfTenant[i] = -1

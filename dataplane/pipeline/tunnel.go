@@ -215,6 +215,7 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 	}
 	decTTL4(ip)
 	w.stats.Events[EventSNAT]++
+	w.countEIP(e, false, p.L3Len)
 	// The inner packet becomes the frame: the outer Ethernet, IPv4 and
 	// GRE headers are dropped by moving the start.
 	w.output(f, out, nh.Port, mac, packet.EtherTypeIPv4)
@@ -311,6 +312,7 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 			return
 		}
 		w.output(f, out, nh.Port, mac, packet.EtherTypeIPv4)
+		w.countEIP(ei, true, p.L3Len)
 		return
 	}
 	key, hasKey := nh.Encap.Key, nh.Encap.HasKey
@@ -321,9 +323,12 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 	}
 	if nh.Encap.OuterDst.Is6() {
 		w.encap6(f, nh.Port, as16(nh.Encap.OuterSrc), nh.Encap.OuterSrc.Is6(), as16(nh.Encap.OuterDst), key, hasKey)
-		return
+	} else {
+		w.encap4(f, nh.Port, as4(nh.Encap.OuterSrc), nh.Encap.OuterSrc.Is4(), as4(nh.Encap.OuterDst), key, hasKey)
 	}
-	w.encap4(f, nh.Port, as4(nh.Encap.OuterSrc), nh.Encap.OuterSrc.Is4(), as4(nh.Encap.OuterDst), key, hasKey)
+	if f.Verdict == VerdictTx {
+		w.countEIP(ei, true, p.L3Len)
+	}
 }
 
 // encap4 wraps the IPv4 packet at p.L3Off in outer Ethernet + IPv4 + GRE

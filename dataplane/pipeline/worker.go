@@ -128,6 +128,11 @@ type Worker struct {
 	n64cfg nat64.Config
 	emb    nat64.Embedded
 
+	// Per-EIP traffic of the current batch (eipcount.go), for eipGW.
+	eipGW    *Gateway
+	eipPriv  []uint64
+	eipDirty []int32
+
 	spare     []Frame // spare buffers lent by the Loop for this batch
 	spareUsed int     // how many of them became output frames
 	n64spare  [maxSpare]nat64.Frame
@@ -145,6 +150,9 @@ type Worker struct {
 func (w *Worker) Process(batch []Frame, now int64) {
 	w.env = w.d.env.Load()
 	w.neigh = w.env.Neigh.Load()
+	if w.env.Gateway != w.eipGW {
+		w.useGateway(w.env.Gateway)
+	}
 	w.now = now
 	w.spareUsed = 0
 	if t := w.env.Access; t != nil {
@@ -191,6 +199,7 @@ func (w *Worker) SpareUsed() int { return w.spareUsed }
 // Flush. Loop calls it once per batch; direct users of Process must too.
 func (w *Worker) Flush() {
 	w.stats.flushInto(w.pub)
+	w.flushEIPs()
 	if w.sw != nil {
 		w.sw.Flush()
 	}
