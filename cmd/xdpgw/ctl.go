@@ -19,7 +19,7 @@ import (
 
 // ctlVerbs maps `xdpgw ctl VERB` to the daemon's local API.
 var ctlVerbs = map[string]struct{ method, path, help string }{
-	"stats":  {"GET", "/v1/stats", "frames per port, drops by reason, events, session table"},
+	"stats":  {"GET", "/v1/stats", "frames per port, drops by reason, events, session table, traffic per EIP"},
 	"bgp":    {"GET", "/v1/bgp", "BGP: what is announced, draining, session counters"},
 	"tables": {"GET", "/v1/manager/tables", "the manager's Maglev tables per VIP and the pools"},
 	"drain":  {"POST", "/v1/bgp/drain", "withdraw this NAT64 server's VIP and pools (sessions stay up)"},

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -113,5 +115,47 @@ func TestMetrics(t *testing.T) {
 func TestEscapeLabel(t *testing.T) {
 	if got := escapeLabel("a\"b\\c\nd"); got != `a\"b\\c\nd` {
 		t.Errorf("escapeLabel = %q", got)
+	}
+}
+
+// xdpgw ctl stats shows the traffic per EIP.
+func TestAPIStatsEIPs(t *testing.T) {
+	rt, err := compile.Build(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp, err := compile.NewDataplane(rt, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := dp.NewWorker()
+	buf := make([]byte, 4096)
+	f := fixture.New().Eth("02:00:00:00:02:07", "02:00:00:00:01:01").IPv4("1.1.1.7", "2.2.2.12").TCP(40000, 23, "S").Bytes()
+	n := copy(buf[256:], f)
+	w.Process([]pipeline.Frame{{Buf: buf, Off: 256, Len: n, InPort: 0}}, 1e9)
+	w.Flush()
+	rec := httptest.NewRecorder()
+	(&daemon{dp: dp}).apiStats(rec, rt.PortNames)
+	var out struct {
+		EIPs []struct {
+			EIP       string `json:"eip"`
+			Tenant    string `json:"tenant"`
+			InPackets uint64 `json:"in_packets"`
+		} `json:"eips"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range out.EIPs {
+		if e.EIP == "2.2.2.12" {
+			found = true
+			if e.Tenant != "user2" || e.InPackets != 1 {
+				t.Errorf("2.2.2.12: %+v, want user2 with 1 packet in", e)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no 2.2.2.12 in %s", rec.Body.String())
 	}
 }

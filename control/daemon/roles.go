@@ -309,12 +309,23 @@ func (d *daemon) apiStats(w http.ResponseWriter, names []string) {
 		Out   uint64 `json:"out"`
 		Local uint64 `json:"local"`
 	}
+	type eip struct {
+		EIP    string `json:"eip"`
+		Tenant string `json:"tenant"`
+		pipeline.EIPTraffic
+	}
 	out := struct {
 		Ports    []port            `json:"ports"`
 		Drops    map[string]uint64 `json:"drops"`
 		Events   map[string]uint64 `json:"events"`
 		Sessions any               `json:"sessions,omitempty"`
+		EIPs     []eip             `json:"eips,omitempty"`
 	}{Drops: map[string]uint64{}, Events: map[string]uint64{}}
+	if gw := d.dp.Env().Gateway; gw != nil {
+		for i, e := range gw.EIPs {
+			out.EIPs = append(out.EIPs, eip{netip.AddrFrom4(e.Addr).String(), gw.Tenants[e.Tenant].Name, gw.EIPTraffic(i)})
+		}
+	}
 	for i, n := range names {
 		out.Ports = append(out.Ports, port{n, st.RxFrames[i], st.TxFrames[i], st.Local[i]})
 	}

@@ -63,7 +63,11 @@ const (
 
 // EIPTraffic is what went through one EIP since its Env was published.
 type EIPTraffic struct {
-	InPackets, InBytes, OutPackets, OutBytes uint64 // in: towards the tenant; bytes: IP length
+	// In: towards the tenant, out: from it; bytes are IP lengths.
+	InPackets  uint64 `json:"in_packets"`
+	InBytes    uint64 `json:"in_bytes"`
+	OutPackets uint64 `json:"out_packets"`
+	OutBytes   uint64 `json:"out_bytes"`
 }
 
 // EIPTraffic returns the published counters of EIP i.
