@@ -87,11 +87,7 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 		w.drop(f, DropFragmentationNeeded)
 		return
 	}
-	next := dst
-	if nh.Via.IsValid() {
-		next = as4(nh.Via)
-	}
-	mac, ok := w.neigh.Lookup4(nh.Port, next)
+	mac, ok := w.neighbor4(nh, dst)
 	if !ok {
 		w.drop(f, DropNoNeighbor)
 		return
@@ -161,11 +157,7 @@ func (w *Worker) forward6(f *Frame, in *PortInfo) {
 		w.icmp6Error(f, in, packet.ICMPv6PacketTooBig, 0, uint32(out.MTU), DropMTUExceeded, EventICMPFragNeeded)
 		return
 	}
-	next := dst
-	if nh.Via.IsValid() {
-		next = as16(nh.Via)
-	}
-	mac, ok := w.neigh.Lookup6(nh.Port, next)
+	mac, ok := w.neighbor6(nh, dst)
 	if !ok {
 		w.drop(f, DropNoNeighbor)
 		return
@@ -280,6 +272,23 @@ func as16(a netip.Addr) [16]byte {
 	return [16]byte{}
 }
 
+// neighbor4 is the MAC of the next hop towards dst through nh: its Via, or
+// dst itself on a connected route.
+func (w *Worker) neighbor4(nh *fib.NextHop, dst [4]byte) ([6]byte, bool) {
+	if nh.Via.IsValid() {
+		dst = as4(nh.Via)
+	}
+	return w.neigh.Lookup4(nh.Port, dst)
+}
+
+// neighbor6 is neighbor4 for IPv6.
+func (w *Worker) neighbor6(nh *fib.NextHop, dst [16]byte) ([6]byte, bool) {
+	if nh.Via.IsValid() {
+		dst = as16(nh.Via)
+	}
+	return w.neigh.Lookup6(nh.Port, dst)
+}
+
 // resolve4 finds the output port and next-hop MAC for dst in vrf through a
 // plain route: a local, blackhole, encapsulating or unknown-port route is
 // DropNoRoute, a missing neighbour DropNoNeighbor; DropNone is success.
@@ -288,11 +297,7 @@ func (w *Worker) resolve4(vrf uint16, dst [4]byte) (port uint16, mac [6]byte, wh
 	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
 		return 0, mac, DropNoRoute
 	}
-	next := dst
-	if nh.Via.IsValid() {
-		next = as4(nh.Via)
-	}
-	if mac, ok = w.neigh.Lookup4(nh.Port, next); !ok {
+	if mac, ok = w.neighbor4(nh, dst); !ok {
 		return 0, mac, DropNoNeighbor
 	}
 	return nh.Port, mac, DropNone
@@ -304,11 +309,7 @@ func (w *Worker) resolve6(vrf uint16, dst [16]byte) (port uint16, mac [6]byte, w
 	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
 		return 0, mac, DropNoRoute
 	}
-	next := dst
-	if nh.Via.IsValid() {
-		next = as16(nh.Via)
-	}
-	if mac, ok = w.neigh.Lookup6(nh.Port, next); !ok {
+	if mac, ok = w.neighbor6(nh, dst); !ok {
 		return 0, mac, DropNoNeighbor
 	}
 	return nh.Port, mac, DropNone

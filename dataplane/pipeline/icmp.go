@@ -39,13 +39,13 @@ func (w *Worker) icmp4Error(f *Frame, in *PortInfo, typ, code uint8, mtu uint16,
 		return
 	}
 	env := w.env
-	nh, ok := w.lookup4(in.VRF, src)
-	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(env.Ports) {
+	port, mac, why := w.resolve4(in.VRF, src)
+	if why != DropNone {
 		w.drop(f, reason)
 		w.stats.Events[EventICMPUnroutable]++
 		return
 	}
-	out := &env.Ports[nh.Port]
+	out := &env.Ports[port]
 	// RFC 1812 4.3.2.4: the source is an address of the interface the
 	// error leaves by; fall back to the one the packet came in on.
 	var from [4]byte
@@ -57,16 +57,6 @@ func (w *Worker) icmp4Error(f *Frame, in *PortInfo, typ, code uint8, mtu uint16,
 	default:
 		w.drop(f, reason)
 		w.stats.Events[EventICMPNoSource]++
-		return
-	}
-	next := src
-	if nh.Via.IsValid() {
-		next = as4(nh.Via)
-	}
-	mac, ok := w.neigh.Lookup4(nh.Port, next)
-	if !ok {
-		w.drop(f, reason)
-		w.stats.Events[EventICMPUnroutable]++
 		return
 	}
 	if !w.icmp.take(w.now, env.ICMPRate, env.ICMPBurst) {
@@ -98,7 +88,7 @@ func (w *Worker) icmp4Error(f *Frame, in *PortInfo, typ, code uint8, mtu uint16,
 	eth.SetSrc(packet.MAC(out.MAC))
 	eth.SetEtherType(packet.EtherTypeIPv4)
 	w.stats.Events[ev]++
-	w.tx(f, nh.Port)
+	w.tx(f, port)
 }
 
 // icmp6Error is icmp4Error for IPv6 (RFC 4443). param is the MTU of a
@@ -118,13 +108,13 @@ func (w *Worker) icmp6Error(f *Frame, in *PortInfo, typ, code uint8, param uint3
 		return
 	}
 	env := w.env
-	nh, ok := w.lookup6(in.VRF, src)
-	if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(env.Ports) {
+	port, mac, why := w.resolve6(in.VRF, src)
+	if why != DropNone {
 		w.drop(f, reason)
 		w.stats.Events[EventICMPUnroutable]++
 		return
 	}
-	out := &env.Ports[nh.Port]
+	out := &env.Ports[port]
 	var from [16]byte
 	switch {
 	case out.HasAddr6:
@@ -134,16 +124,6 @@ func (w *Worker) icmp6Error(f *Frame, in *PortInfo, typ, code uint8, param uint3
 	default:
 		w.drop(f, reason)
 		w.stats.Events[EventICMPNoSource]++
-		return
-	}
-	next := src
-	if nh.Via.IsValid() {
-		next = as16(nh.Via)
-	}
-	mac, ok := w.neigh.Lookup6(nh.Port, next)
-	if !ok {
-		w.drop(f, reason)
-		w.stats.Events[EventICMPUnroutable]++
 		return
 	}
 	if !w.icmp.take(w.now, env.ICMPRate, env.ICMPBurst) {
@@ -200,7 +180,7 @@ func (w *Worker) icmp6Error(f *Frame, in *PortInfo, typ, code uint8, param uint3
 	eth.SetSrc(packet.MAC(out.MAC))
 	eth.SetEtherType(packet.EtherTypeIPv6)
 	w.stats.Events[ev]++
-	w.tx(f, nh.Port)
+	w.tx(f, port)
 }
 
 // tokenBucket limits the ICMP errors of one worker. It is owned by the

@@ -259,20 +259,12 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 	var mac [6]byte
 	mtu4 := 1500
 	if !hairpin {
-		nh, ok := w.lookup4(in.VRF, eip)
-		if !ok || nh.Local || nh.Blackhole || nh.HasEncap || int(nh.Port) >= len(w.env.Ports) {
-			w.drop(f, DropNoRoute)
+		var why DropReason
+		if outPort, mac, why = w.resolve4(in.VRF, eip); why != DropNone {
+			w.drop(f, why)
 			return
 		}
-		next := eip
-		if nh.Via.IsValid() {
-			next = as4(nh.Via)
-		}
-		if mac, ok = w.neigh.Lookup4(nh.Port, next); !ok {
-			w.drop(f, DropNoNeighbor)
-			return
-		}
-		outPort, mtu4 = nh.Port, int(w.env.Ports[nh.Port].MTU)
+		mtu4 = int(w.env.Ports[outPort].MTU)
 	}
 
 	// The session: the packet's own tuple on the IPv6 side.

@@ -131,21 +131,12 @@ func (w *Worker) rejectIngress(f *Frame, in *PortInfo) {
 	if n == 0 {
 		return
 	}
-	nh, ok := w.lookup4(in.VRF, client)
-	if !ok || nh.Local || nh.HasEncap || nh.Blackhole || int(nh.Port) >= len(w.env.Ports) {
+	port, mac, why := w.resolve4(in.VRF, client)
+	if why != DropNone {
 		w.stats.Events[EventICMPUnroutable]++
 		return
 	}
-	next := client
-	if nh.Via.IsValid() {
-		next = as4(nh.Via)
-	}
-	mac, ok := w.neigh.Lookup4(nh.Port, next)
-	if !ok {
-		w.stats.Events[EventICMPUnroutable]++
-		return
-	}
-	out := &w.env.Ports[nh.Port]
+	out := &w.env.Ports[port]
 	f.Off += p.L3Off - packet.EthernetSize
 	f.Len = packet.EthernetSize + n
 	pad(f)
@@ -154,7 +145,7 @@ func (w *Worker) rejectIngress(f *Frame, in *PortInfo) {
 	eth.SetSrc(packet.MAC(out.MAC))
 	eth.SetEtherType(packet.EtherTypeIPv4)
 	f.Verdict = VerdictTx // the original stays counted as a firewall drop
-	f.OutPort = nh.Port
+	f.OutPort = port
 }
 
 // rejectEgress answers a packet from a tenant host that its egress rules

@@ -196,11 +196,7 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 		w.drop(f, DropMTUExceeded)
 		return
 	}
-	next := dst
-	if nh.Via.IsValid() {
-		next = as4(nh.Via)
-	}
-	mac, ok := w.neigh.Lookup4(nh.Port, next)
+	mac, ok := w.neighbor4(nh, dst)
 	if !ok {
 		w.drop(f, DropNoNeighbor)
 		return
@@ -302,11 +298,7 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 			w.drop(f, DropMTUExceeded)
 			return
 		}
-		next := e.Private
-		if nh.Via.IsValid() {
-			next = as4(nh.Via)
-		}
-		mac, ok := w.neigh.Lookup4(nh.Port, next)
+		mac, ok := w.neighbor4(nh, e.Private)
 		if !ok {
 			w.drop(f, DropNoNeighbor)
 			return
@@ -357,11 +349,7 @@ func (w *Worker) encap4(f *Frame, port uint16, outerSrc [4]byte, hasSrc bool, ou
 		w.drop(f, DropNoTunnelRoute)
 		return
 	}
-	next := outerDst
-	if unh.Via.IsValid() {
-		next = as4(unh.Via)
-	}
-	mac, ok := w.neigh.Lookup4(port, next)
+	mac, ok := w.neighbor4(unh, outerDst) // unh.Port == port
 	if !ok {
 		w.drop(f, DropNoNeighbor)
 		return
@@ -418,11 +406,7 @@ func (w *Worker) encap6(f *Frame, port uint16, outerSrc [16]byte, hasSrc bool, o
 		w.drop(f, DropNoTunnelRoute)
 		return
 	}
-	next := outerDst
-	if unh.Via.IsValid() {
-		next = as16(unh.Via)
-	}
-	mac, ok := w.neigh.Lookup6(port, next)
+	mac, ok := w.neighbor6(unh, outerDst) // unh.Port == port
 	if !ok {
 		w.drop(f, DropNoNeighbor)
 		return
