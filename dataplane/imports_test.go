@@ -1,9 +1,10 @@
 package dataplane_test
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
+
+	"xdpgw/internal/depcheck"
 )
 
 // forbidden are packages the data plane must not depend on (design.md):
@@ -21,21 +22,12 @@ var forbidden = []string{
 }
 
 func TestDataplaneImports(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go command not found: cannot list dependencies")
-	}
-	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}: {{join .Deps \" \"}}", "xdpgw/dataplane/...").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		pkg, deps, _ := strings.Cut(line, ": ")
-		for _, d := range strings.Fields(deps) {
-			for _, f := range forbidden {
-				if d == f || strings.HasPrefix(d, f+"/") {
-					t.Errorf("%s depends on %s", pkg, d)
-				}
+	depcheck.CheckAll(t, "xdpgw/dataplane/...", func(dep string) bool {
+		for _, f := range forbidden {
+			if dep == f || strings.HasPrefix(dep, f+"/") {
+				return true
 			}
 		}
-	}
+		return false
+	})
 }

@@ -3,12 +3,12 @@ package firewall_test
 import (
 	"errors"
 	"net/netip"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 
 	"xdpgw/dataplane/firewall"
+	"xdpgw/internal/depcheck"
 )
 
 const (
@@ -294,19 +294,8 @@ func TestTableRange(t *testing.T) {
 // TestNoForbiddenImports keeps the per-packet package free of the control
 // plane, formatting and logging (doc.go).
 func TestNoForbiddenImports(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not found:", err)
-	}
-	out, err := exec.Command(gobin, "list", "-deps", "xdpgw/dataplane/firewall").Output()
-	if err != nil {
-		t.Skip("go list failed:", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		switch {
-		case dep == "fmt", dep == "log", strings.HasPrefix(dep, "log/"),
-			strings.HasPrefix(dep, "xdpgw/control"), strings.Contains(dep, "gopacket"), strings.Contains(dep, "grpc"):
-			t.Errorf("dataplane/firewall depends on %s", dep)
-		}
-	}
+	depcheck.Check(t, "xdpgw/dataplane/firewall", func(dep string) bool {
+		return dep == "fmt" || dep == "log" || strings.HasPrefix(dep, "log/") ||
+			strings.HasPrefix(dep, "xdpgw/control") || strings.Contains(dep, "gopacket") || strings.Contains(dep, "grpc")
+	})
 }
