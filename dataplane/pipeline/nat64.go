@@ -349,11 +349,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 		w.nat64In(f, in, n)
 		return
 	}
-	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(w.env.Ports[outPort].MAC))
-	pad(f)
-	w.tx(f, outPort)
+	w.sendTranslated(f, outPort, mac)
 }
 
 // nat64Map finds or makes the BIB entry of (X',x) and creates the session
@@ -606,12 +602,8 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 	if firstFrag {
 		w.nat64RecordFragment(zoneFrag4, proto, x6, eip, t, fragID)
 	}
-	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(out.MAC))
-	pad(f)
 	w.stats.Events[EventNAT64In]++
-	w.tx(f, port)
+	w.sendTranslated(f, port, mac)
 	// RFC 7915 4.1: a DF-clear datagram too big for the IPv6 link was cut
 	// into fragments; the first is f, the others are in spare buffers.
 	for i := 0; i < nfr; i++ {
@@ -879,11 +871,17 @@ func (w *Worker) sendV6ToV4(f *Frame, in *PortInfo, n *NAT64, a *nat64.Addrs, po
 		return
 	}
 	f.Off, f.Len = nf.Off, nf.Len
+	w.stats.Events[EventNAT64Out]++
+	w.sendTranslated(f, port, mac)
+}
+
+// sendTranslated sends a translated frame (its Ethernet header already in
+// place, EtherType set by the translator) on port to the next hop mac.
+func (w *Worker) sendTranslated(f *Frame, port uint16, mac [6]byte) {
 	eth := packet.Ethernet(f.Data())
 	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(out.MAC))
+	eth.SetSrc(packet.MAC(w.env.Ports[port].MAC))
 	pad(f)
-	w.stats.Events[EventNAT64Out]++
 	w.tx(f, port)
 }
 
@@ -919,10 +917,6 @@ func (w *Worker) sendV4ToV6(f *Frame, n *NAT64, a *nat64.Addrs, port uint16, mac
 		return
 	}
 	f.Off, f.Len = nf.Off, nf.Len
-	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(out.MAC))
-	pad(f)
 	w.stats.Events[EventNAT64In]++
-	w.tx(f, port)
+	w.sendTranslated(f, port, mac)
 }
