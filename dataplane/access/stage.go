@@ -185,7 +185,7 @@ func isSYN(flags uint8) bool { return flags&(packet.TCPFlagSYN|packet.TCPFlagACK
 
 // meter runs the syn_meter table: no entry is NoAction (GREEN).
 func (s *Stage) meter(t *Tables, eip uint32, dir uint8, now int64) bool {
-	slot, ok := t.syn.get(synKey(eip, dir))
+	slot, ok := t.syn.Get(synKey(eip, dir))
 	if !ok || int(slot) >= len(s.target.meters) {
 		return true
 	}

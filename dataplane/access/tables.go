@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"xdpgw/dataplane/flatmap"
 )
 
 // MaxPorts bounds the output port a table entry may name; it matches the
@@ -32,57 +33,6 @@ func UnpackMAC(v uint64) (m [6]byte, ok bool) {
 	return m, v&macValid != 0
 }
 
-// flatMap is an immutable open-addressing map from uint64 keys to uint32
-// values in two flat arrays (no Go map, no pointers per entry): a
-// multiply, a shift and a short probe per lookup.
-type flatMap struct {
-	keys []uint64
-	vals []uint32 // value+1; 0 marks an empty slot
-	mask uint64
-}
-
-func newFlatMap(n int) flatMap {
-	size := 8
-	for size < 2*n {
-		size <<= 1
-	}
-	return flatMap{keys: make([]uint64, size), vals: make([]uint32, size), mask: uint64(size - 1)}
-}
-
-func mix64(k uint64) uint64 {
-	k ^= k >> 33
-	k *= 0xff51afd7ed558ccd
-	k ^= k >> 33
-	k *= 0xc4ceb9fe1a85ec53
-	k ^= k >> 33
-	return k
-}
-
-func (m *flatMap) put(k uint64, v uint32) {
-	i := mix64(k) & m.mask
-	for m.vals[i] != 0 && m.keys[i] != k {
-		i = (i + 1) & m.mask
-	}
-	m.keys[i], m.vals[i] = k, v+1
-}
-
-func (m *flatMap) get(k uint64) (uint32, bool) {
-	if len(m.vals) == 0 {
-		return 0, false
-	}
-	i := mix64(k) & m.mask
-	for {
-		v := m.vals[i]
-		if v == 0 {
-			return 0, false
-		}
-		if m.keys[i] == k {
-			return v - 1, true
-		}
-		i = (i + 1) & m.mask
-	}
-}
-
 // EIPEntry is an eip_to_vip entry: set_vip(vip, port).
 type EIPEntry struct {
 	EIP  [4]byte
@@ -105,15 +55,15 @@ type PoolEntry struct {
 // Builder; never change it after Target.Publish.
 type Tables struct {
 	maglevSize uint32
-	prefixes   [][12]byte // nat64_prefix: the /96s, few
-	eipIndex   flatMap    // EIP -> index into eips
+	prefixes   [][12]byte   // nat64_prefix: the /96s, few
+	eipIndex   *flatmap.Map // EIP -> index into eips
 	eips       []EIPEntry
-	syn        flatMap // eip<<1 | direction -> meter slot
-	vipIndex   flatMap // VIP -> index into maglev
+	syn        *flatmap.Map // eip<<1 | direction -> meter slot
+	vipIndex   *flatmap.Map // VIP -> index into maglev
 	vips       [][4]byte
-	maglev     [][]uint64 // per VIP: maglevSize packed MACs
-	poolLens   []uint8    // distinct prefix lengths, longest first
-	poolIndex  flatMap    // len<<32 | masked address -> index into pools
+	maglev     [][]uint64   // per VIP: maglevSize packed MACs
+	poolLens   []uint8      // distinct prefix lengths, longest first
+	poolIndex  *flatmap.Map // len<<32 | masked address -> index into pools
 	pools      []PoolEntry
 	smac       [MaxPorts]uint64 // port_smac, packed; 0 = no entry
 }
@@ -207,39 +157,39 @@ func (b *Builder) SetSMAC(port uint16, mac [6]byte) error {
 // Build returns the snapshot. The Builder must not be used afterwards.
 func (b *Builder) Build() *Tables {
 	t := &Tables{maglevSize: b.size, prefixes: b.prefixes, smac: b.smac}
-	t.vipIndex = newFlatMap(len(b.maglev))
+	t.vipIndex = flatmap.New(len(b.maglev))
 	for vip, e := range b.maglev {
-		t.vipIndex.put(uint64(be32(vip)), uint32(len(t.maglev)))
+		t.vipIndex.Put(uint64(be32(vip)), uint32(len(t.maglev)))
 		t.vips = append(t.vips, vip)
 		t.maglev = append(t.maglev, e)
 	}
-	t.eipIndex = newFlatMap(len(b.eips))
+	t.eipIndex = flatmap.New(len(b.eips))
 	for _, e := range b.eips {
 		e.vip = -1
-		if i, ok := t.vipIndex.get(uint64(be32(e.VIP))); ok {
+		if i, ok := t.vipIndex.Get(uint64(be32(e.VIP))); ok {
 			e.vip = int32(i)
 		}
 		k := uint64(be32(e.EIP))
-		if i, ok := t.eipIndex.get(k); ok {
+		if i, ok := t.eipIndex.Get(k); ok {
 			t.eips[i] = e
 			continue
 		}
-		t.eipIndex.put(k, uint32(len(t.eips)))
+		t.eipIndex.Put(k, uint32(len(t.eips)))
 		t.eips = append(t.eips, e)
 	}
-	t.syn = newFlatMap(len(b.syn))
+	t.syn = flatmap.New(len(b.syn))
 	for k, v := range b.syn {
-		t.syn.put(k, v)
+		t.syn.Put(k, v)
 	}
-	t.poolIndex = newFlatMap(len(b.pools))
+	t.poolIndex = flatmap.New(len(b.pools))
 	for _, p := range b.pools {
 		l := uint8(p.Prefix.Bits())
 		k := poolKey(be32(p.Prefix.Addr().As4()), l)
-		if i, ok := t.poolIndex.get(k); ok {
+		if i, ok := t.poolIndex.Get(k); ok {
 			t.pools[i] = p
 			continue
 		}
-		t.poolIndex.put(k, uint32(len(t.pools)))
+		t.poolIndex.Put(k, uint32(len(t.pools)))
 		t.pools = append(t.pools, p)
 		if !slices.Contains(t.poolLens, l) {
 			t.poolLens = append(t.poolLens, l)
@@ -276,7 +226,7 @@ func (t *Tables) isPrefix(dst *[16]byte) bool {
 }
 
 func (t *Tables) eip(eip uint32) (*EIPEntry, bool) {
-	i, ok := t.eipIndex.get(uint64(eip))
+	i, ok := t.eipIndex.Get(uint64(eip))
 	if !ok {
 		return nil, false
 	}
@@ -285,7 +235,7 @@ func (t *Tables) eip(eip uint32) (*EIPEntry, bool) {
 
 func (t *Tables) pool(dst uint32) (*PoolEntry, bool) {
 	for _, l := range t.poolLens {
-		if i, ok := t.poolIndex.get(poolKey(dst, l)); ok {
+		if i, ok := t.poolIndex.Get(poolKey(dst, l)); ok {
 			return &t.pools[i], true
 		}
 	}
@@ -294,7 +244,7 @@ func (t *Tables) pool(dst uint32) (*PoolEntry, bool) {
 
 // Backend returns the next-hop MAC that maglev[(vip, index)] holds.
 func (t *Tables) Backend(vip [4]byte, index uint32) ([6]byte, bool) {
-	i, ok := t.vipIndex.get(uint64(be32(vip)))
+	i, ok := t.vipIndex.Get(uint64(be32(vip)))
 	if !ok || index >= t.maglevSize {
 		return [6]byte{}, false
 	}

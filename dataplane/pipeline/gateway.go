@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"sync/atomic"
+	"xdpgw/dataplane/flatmap"
 
 	"xdpgw/dataplane/firewall"
 )
@@ -41,10 +42,10 @@ type Gateway struct {
 	Tenants []Tenant
 	EIPs    []EIP
 
-	byKey     *u64map // GRE key -> tenant
-	byEIP     *u64map // EIP -> EIP index
-	byPrivate *u64map // tenant<<32 | private -> EIP index
-	vrfTenant []int32 // VRF -> tenant owning it, or -1
+	byKey     *flatmap.Map // GRE key -> tenant
+	byEIP     *flatmap.Map // EIP -> EIP index
+	byPrivate *flatmap.Map // tenant<<32 | private -> EIP index
+	vrfTenant []int32      // VRF -> tenant owning it, or -1
 
 	// eipCount holds, per EIP, the packets and bytes (IP length) sent to
 	// its tenant (in) and from it (out): workers count privately and add
@@ -82,9 +83,9 @@ func NewGateway(tenants []Tenant, eips []EIP, vrfs int) (*Gateway, error) {
 	g := &Gateway{
 		Tenants:   tenants,
 		EIPs:      eips,
-		byKey:     newU64Map(len(tenants)),
-		byEIP:     newU64Map(len(eips)),
-		byPrivate: newU64Map(len(eips)),
+		byKey:     flatmap.New(len(tenants)),
+		byEIP:     flatmap.New(len(eips)),
+		byPrivate: flatmap.New(len(eips)),
 		vrfTenant: make([]int32, vrfs),
 		eipCount:  make([]atomic.Uint64, eipCounters*len(eips)),
 	}
@@ -99,7 +100,7 @@ func NewGateway(tenants []Tenant, eips []EIP, vrfs int) (*Gateway, error) {
 			return nil, errSharedVRF
 		}
 		g.vrfTenant[t.VRF] = int32(i)
-		if !g.byKey.put(uint64(t.Key), uint32(i)) {
+		if !g.byKey.Put(uint64(t.Key), uint32(i)) {
 			return nil, errDuplicateKey
 		}
 	}
@@ -107,10 +108,10 @@ func NewGateway(tenants []Tenant, eips []EIP, vrfs int) (*Gateway, error) {
 		if int(e.Tenant) >= len(tenants) {
 			return nil, errEIPTenant
 		}
-		if !g.byEIP.put(be32(e.Addr), uint32(i)) {
+		if !g.byEIP.Put(be32(e.Addr), uint32(i)) {
 			return nil, errDuplicateEIP
 		}
-		if !g.byPrivate.put(uint64(e.Tenant)<<32|be32(e.Private), uint32(i)) {
+		if !g.byPrivate.Put(uint64(e.Tenant)<<32|be32(e.Private), uint32(i)) {
 			return nil, errDuplicatePrivate
 		}
 	}
@@ -119,19 +120,19 @@ func NewGateway(tenants []Tenant, eips []EIP, vrfs int) (*Gateway, error) {
 
 // TenantByKey returns the tenant of a GRE key.
 func (g *Gateway) TenantByKey(key uint32) (int, bool) {
-	i, ok := g.byKey.get(uint64(key))
+	i, ok := g.byKey.Get(uint64(key))
 	return int(i), ok
 }
 
 // EIPByAddr returns the index of an elastic IP.
 func (g *Gateway) EIPByAddr(a [4]byte) (int, bool) {
-	i, ok := g.byEIP.get(be32(a))
+	i, ok := g.byEIP.Get(be32(a))
 	return int(i), ok
 }
 
 // EIPByPrivate returns the EIP of a tenant's private address.
 func (g *Gateway) EIPByPrivate(tenant int, a [4]byte) (int, bool) {
-	i, ok := g.byPrivate.get(uint64(tenant)<<32 | be32(a))
+	i, ok := g.byPrivate.Get(uint64(tenant)<<32 | be32(a))
 	return int(i), ok
 }
 

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"sync/atomic"
+	"xdpgw/dataplane/flatmap"
 
 	"xdpgw/dataplane/nat64"
 	"xdpgw/dataplane/packet"
@@ -102,11 +103,11 @@ func (n *NAT64) inPool(a [4]byte) bool {
 // buckets of their own; any other IPv4 address shares one of a fixed array
 // of buckets by hash. Buckets are updated with compare-and-swap: no lock.
 type SYNLimiter struct {
-	exact   *u64map     // EIP -> bucket index
-	eips    [][4]byte   // the EIPs of the exact buckets, in bucket order
-	buckets []synBucket // exact buckets first, then the hashed ones
-	hashed  uint32      // number of hashed buckets (a power of two)
-	rates   []uint32    // SYN/s by bucket
+	exact   *flatmap.Map // EIP -> bucket index
+	eips    [][4]byte    // the EIPs of the exact buckets, in bucket order
+	buckets []synBucket  // exact buckets first, then the hashed ones
+	hashed  uint32       // number of hashed buckets (a power of two)
+	rates   []uint32     // SYN/s by bucket
 	drops   []atomic.Uint64
 }
 
@@ -124,9 +125,9 @@ func NewSYNLimiter(def uint32, perEIP map[[4]byte]uint32, hashed int) *SYNLimite
 	for h < hashed {
 		h <<= 1
 	}
-	l := &SYNLimiter{exact: newU64Map(len(perEIP)), hashed: uint32(h)}
+	l := &SYNLimiter{exact: flatmap.New(len(perEIP)), hashed: uint32(h)}
 	for a, r := range perEIP {
-		l.exact.put(be32(a), uint32(len(l.rates)))
+		l.exact.Put(be32(a), uint32(len(l.rates)))
 		l.eips = append(l.eips, a)
 		l.rates = append(l.rates, r)
 	}
@@ -139,7 +140,7 @@ func NewSYNLimiter(def uint32, perEIP map[[4]byte]uint32, hashed int) *SYNLimite
 }
 
 func (l *SYNLimiter) bucket(eip [4]byte) uint32 {
-	if i, ok := l.exact.get(be32(eip)); ok {
+	if i, ok := l.exact.Get(be32(eip)); ok {
 		return i
 	}
 	n := uint32(len(l.rates)) - l.hashed
