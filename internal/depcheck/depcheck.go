@@ -7,7 +7,11 @@
 package depcheck
 
 import (
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -62,4 +66,32 @@ func lookGo(t testing.TB) string {
 		t.Skip("go tool not found:", err)
 	}
 	return gobin
+}
+
+// CheckImports reports, with t.Errorf, every import of the non-test Go
+// files in the test's working directory (the package under test) that is
+// not in allowed: a package's direct imports held to the list its doc
+// promises. It parses the files, so it never skips.
+func CheckImports(t testing.TB, allowed map[string]bool) {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if !allowed[path] {
+				t.Errorf("%s imports %q, which is not allowed in this package (see doc.go)", name, path)
+			}
+		}
+	}
 }
