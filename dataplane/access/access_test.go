@@ -210,10 +210,18 @@ func TestDrops(t *testing.T) {
 }
 
 func TestVIPWithoutNexthops(t *testing.T) {
-	b, _ := access.NewBuilder(7)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := access.NewBuilder(7)
+	must(err)
 	b.AddPrefix([12]byte{0, 0x64, 0xff, 0x9b})
-	_ = b.AddEIP(access.EIPEntry{EIP: [4]byte{198, 51, 100, 10}, VIP: [4]byte{100, 64, 0, 9}, Port: 1, Slot: access.NoSlot})
-	target, _ := access.NewTarget(1, 1, 7)
+	must(b.AddEIP(access.EIPEntry{EIP: [4]byte{198, 51, 100, 10}, VIP: [4]byte{100, 64, 0, 9}, Port: 1, Slot: access.NoSlot}))
+	target, err := access.NewTarget(1, 1, 7)
+	must(err)
 	target.Publish(b.Build())
 	s := access.NewStage(target, portMACs)
 	frame := fixture.New().Eth("02:00:00:00:ee:01", "02:00:00:00:ee:02").IPv6("2001:db8::1", "64:ff9b::c633:640a").UDP(1, 2).Bytes()
@@ -221,10 +229,11 @@ func TestVIPWithoutNexthops(t *testing.T) {
 		t.Fatalf("%+v, want no_nexthop", r)
 	}
 	// A VIP with a table in which the entry was never written.
-	b, _ = access.NewBuilder(7)
+	b, err = access.NewBuilder(7)
+	must(err)
 	b.AddPrefix([12]byte{0, 0x64, 0xff, 0x9b})
-	_ = b.AddEIP(access.EIPEntry{EIP: [4]byte{198, 51, 100, 10}, VIP: [4]byte{100, 64, 0, 9}, Port: 1, Slot: access.NoSlot})
-	_ = b.SetMaglev([4]byte{100, 64, 0, 9}, make([]uint64, 7))
+	must(b.AddEIP(access.EIPEntry{EIP: [4]byte{198, 51, 100, 10}, VIP: [4]byte{100, 64, 0, 9}, Port: 1, Slot: access.NoSlot}))
+	must(b.SetMaglev([4]byte{100, 64, 0, 9}, make([]uint64, 7)))
 	target.Publish(b.Build())
 	s.Begin()
 	if r := s.Process(frame, decoded(frame), 0); r.Drop != access.DropNoNexthop {
