@@ -23,37 +23,9 @@ BIN=${XDPGW_BIN:-$ROOT/build/xdpgw}
 GRE=${GREENDPOINT_BIN:-$ROOT/build/greendpoint}
 RUN=${XG_RUN:-/tmp/xg-testbed}
 NS="xg-client xg-gw xg-under xg-t1 xg-t2"
-
-log() { printf '%s\n' "$*" >&2; }
-
-need_root() {
-	if [ "$(id -u)" -ne 0 ]; then
-		log "gateway.sh: needs root (network namespaces, XDP)"
-		exit 2
-	fi
-}
-
-down() {
-	for f in "$RUN"/*.pid; do
-		[ -e "$f" ] || continue
-		pid=$(cat "$f")
-		kill "$pid" 2>/dev/null || true
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-		kill -9 "$pid" 2>/dev/null || true
-		rm -f "$f"
-	done
-	for ns in $NS; do
-		ip netns del "$ns" 2>/dev/null || true
-	done
-}
-
-# veth NAME1 NS1 NAME2 NS2 MAC1
-veth() {
-	ip link add "$1" netns "$2" type veth peer name "$3" netns "$4"
-	if [ -n "${5:-}" ]; then ip -n "$2" link set "$1" address "$5"; fi
-	ip -n "$2" link set "$1" up
-	ip -n "$4" link set "$3" up
-}
+ME=gateway.sh
+# shellcheck source=testbed/lib.sh
+. "$ROOT/testbed/lib.sh"
 
 up() {
 	need_root
@@ -169,16 +141,6 @@ YAML
 	return 1
 }
 
-PASS=0
-FAIL=0
-check() { # check DESCRIPTION COMMAND...: the command must succeed
-	local d=$1; shift
-	if "$@" >"$RUN/last.out" 2>&1; then
-		printf 'PASS  %s\n' "$d"; PASS=$((PASS + 1))
-	else
-		printf 'FAIL  %s\n' "$d"; FAIL=$((FAIL + 1)); sed 's/^/        /' "$RUN/last.out" | tail -5
-	fi
-}
 refuse() { # refuse DESCRIPTION COMMAND...: the command must fail
 	local d=$1; shift
 	if "$@" >"$RUN/last.out" 2>&1; then

@@ -33,48 +33,13 @@ BIN=${XDPGW_BIN:-$ROOT/build/xdpgw}
 RUN=${N64_RUN:-/tmp/n64-testbed}
 DIFF=${NAT64DIFF_BIN:-}
 NS="n64-client n64-nat n64-rtr n64-srv n64-tayga"
+ME=nat64.sh
+# shellcheck source=testbed/lib.sh
+. "$ROOT/testbed/lib.sh"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 SYN_RATE=100
 SYN_COUNT=2000
-
-log() { printf '%s\n' "$*" >&2; }
-
-need_root() {
-	if [ "$(id -u)" -ne 0 ]; then
-		log "nat64.sh: needs root (network namespaces, XDP)"
-		exit 2
-	fi
-}
-
-stop_pid() { # stop_pid FILE: the program whose PID FILE holds, then FILE
-	local f=$1 pid
-	[ -e "$f" ] || return 0
-	pid=$(cat "$f")
-	kill "$pid" 2>/dev/null || true
-	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-	kill -9 "$pid" 2>/dev/null || true
-	rm -f "$f"
-}
-
-down() {
-	for f in "$RUN"/*.pid; do
-		[ -e "$f" ] || continue
-		stop_pid "$f"
-	done
-	for ns in $NS; do
-		ip netns del "$ns" 2>/dev/null || true
-	done
-}
-
-# veth NAME1 NS1 NAME2 NS2 [MAC1 [MAC2]]
-veth() {
-	ip link add "$1" netns "$2" type veth peer name "$3" netns "$4"
-	if [ -n "${5:-}" ]; then ip -n "$2" link set "$1" address "$5"; fi
-	if [ -n "${6:-}" ]; then ip -n "$4" link set "$3" address "$6"; fi
-	ip -n "$2" link set "$1" up
-	ip -n "$4" link set "$3" up
-}
 
 # offload_off NS IF...: the kernel must compute every checksum itself (with
 # offload on, a veth hands its peer CHECKSUM_PARTIAL segments, which AF_XDP
@@ -215,19 +180,6 @@ up() {
 	done
 	log "HTTP server did not come up"; cat "$RUN/http.log" >&2
 	return 1
-}
-
-PASS=0
-FAIL=0
-pass() { printf 'PASS  %s\n' "$1"; PASS=$((PASS + 1)); }
-fail() { printf 'FAIL  %s\n' "$1"; FAIL=$((FAIL + 1)); }
-check() { # check DESCRIPTION COMMAND...: the command must succeed
-	local d=$1; shift
-	if "$@" >"$RUN/last.out" 2>&1; then
-		pass "$d"
-	else
-		fail "$d"; sed 's/^/        /' "$RUN/last.out" | tail -8
-	fi
 }
 
 in_client() { ip netns exec n64-client "$@"; }

@@ -43,47 +43,14 @@ BIN=${XDPGW_BIN:-$ROOT/build/xdpgw}
 RUN=${SO_RUN:-/tmp/so-testbed}
 CONNS=${SO_CONNS:-300}
 NS="so-cli so-rtr so-acc so-sw so-nat1 so-nat2 so-nat3 so-nat4 so-srv"
+ME=scaleout.sh
+STOP_STEPS=30 # xdpgw withdraws its BGP routes before it exits
+# shellcheck source=testbed/lib.sh
+. "$ROOT/testbed/lib.sh"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 VIP=100.64.0.1
 DST=64:ff9b::202:20b
-
-log() { printf '%s\n' "$*" >&2; }
-
-need_root() {
-	if [ "$(id -u)" -ne 0 ]; then
-		log "scaleout.sh: needs root (network namespaces, XDP)"
-		exit 2
-	fi
-}
-
-stop_pid() { # stop_pid FILE: the program whose PID FILE holds, then FILE
-	local f=$1 pid
-	[ -e "$f" ] || return 0
-	pid=$(cat "$f")
-	kill "$pid" 2>/dev/null || true
-	for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-	kill -9 "$pid" 2>/dev/null || true
-	rm -f "$f"
-}
-
-down() {
-	for f in "$RUN"/*.pid; do
-		[ -e "$f" ] || continue
-		stop_pid "$f"
-	done
-	for ns in $NS; do
-		ip netns del "$ns" 2>/dev/null || true
-	done
-}
-
-# veth NAME1 NS1 NAME2 NS2 [MAC1]
-veth() {
-	ip link add "$1" netns "$2" type veth peer name "$3" netns "$4"
-	if [ -n "${5:-}" ]; then ip -n "$2" link set "$1" address "$5"; fi
-	ip -n "$2" link set "$1" up
-	ip -n "$4" link set "$3" up
-}
 
 # offload_off NS IF...: end hosts must send complete checksums (xdpgw
 # forwards frames as they are; see docs/operations.md).
@@ -319,11 +286,6 @@ wait_bird() {
 	done
 	return 1
 }
-
-PASS=0
-FAIL=0
-pass() { printf 'PASS  %s\n' "$1"; PASS=$((PASS + 1)); }
-fail() { printf 'FAIL  %s\n' "$1"; FAIL=$((FAIL + 1)); }
 
 # The connection helper: "server" echoes, for every line received, the
 # peer's address (the NAT64 pool address the connection came from);
