@@ -1,5 +1,7 @@
 package maglev
 
+import "xdpgw/dataplane/flatmap"
+
 // The two hashes of a backend name that define its permutation (section
 // 3.4 of the paper: offset from one hash, skip from another, independent
 // one). They are part of the contract of this package: the same name must
@@ -27,20 +29,11 @@ func fnv1a(s string, h uint64) uint64 {
 	return h
 }
 
-// fmix64 is the finaliser of MurmurHash3: every input bit affects every
-// output bit with probability close to 1/2.
-func fmix64(k uint64) uint64 {
-	k ^= k >> 33
-	k *= 0xff51afd7ed558ccd
-	k ^= k >> 33
-	k *= 0xc4ceb9fe1a85ec53
-	k ^= k >> 33
-	return k
-}
-
 // nameHashes returns h1 (for the offset) and h2 (for the skip) of a name.
 func nameHashes(name string) (h1, h2 uint64) {
-	return fmix64(fnv1a(name, offsetIV)), fmix64(fnv1a(name, skipIV) ^ skipTweak)
+	// flatmap.Mix64 is MurmurHash3's finaliser: every input bit affects
+	// every output bit with probability close to 1/2.
+	return flatmap.Mix64(fnv1a(name, offsetIV)), flatmap.Mix64(fnv1a(name, skipIV) ^ skipTweak)
 }
 
 // permutation returns a backend's permutation of a table of prime size m:

@@ -499,14 +499,13 @@ func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16) bo
 // nat64In translates an IPv4 packet to one of the pool's addresses into
 // IPv6 towards the client that holds the mapping (RFC 6146 3.5, RFC 7915
 // section 4).
+//
+// The header checksum is verified by the caller: forward4 for a packet from
+// the IPv4 side; a hairpinned packet was just built by the translator.
 func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 	p := &w.p
 	data := f.Data()
 	ip := packet.IPv4(data[p.L3Off:])
-	if !ip.IsChecksumValid() {
-		w.drop(f, DropBadIPChecksum)
-		return
-	}
 	eip, t := p.Src4(), p.Dst4()
 	if ip.TTL() <= 1 {
 		w.icmp4Error(f, in, packet.ICMPv4TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)
