@@ -89,3 +89,12 @@ func innerOptions(frame []byte) []byte {
 	fixIPv4(out[14:34])
 	return out
 }
+
+// A packet from the NAT64's IPv4 side with a bad header checksum is
+// dropped before translation (forward4 verifies it; nat64In relies on it).
+func TestNAT64BadIPv4Checksum(t *testing.T) {
+	g := newGW(t, nil)
+	b := fromServer("198.51.100.1").UDP(7053, 40000).Payload([]byte("x")).Bytes()
+	b[14+10] ^= 0xff
+	g.expectDrop(g.send(portV4, b), pipeline.DropBadIPChecksum)
+}
