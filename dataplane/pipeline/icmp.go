@@ -138,21 +138,14 @@ func (w *Worker) icmp6Error(f *Frame, in *PortInfo, typ, code uint8, param uint3
 	const hdr = packet.IPv6Size + packet.ICMPv6MinSize
 	start := f.Off + p.L3Off - packet.EthernetSize
 	l3 := start + packet.EthernetSize
-	if len(f.Buf)-l3 < hdr {
+	quoted, ok := quoteInPlace(f, l3, p.L3Len, hdr, icmp6MaxLen)
+	if !ok {
 		// No room for the error's headers (a buffer without tailroom):
 		// the packet stays dropped, counted under reason already.
 		f.Verdict, f.Drop = VerdictDrop, reason
 		w.stats.Events[EventICMPUnroutable]++
 		return
 	}
-	quoted := p.L3Len
-	if quoted > icmp6MaxLen-hdr {
-		quoted = icmp6MaxLen - hdr
-	}
-	if room := len(f.Buf) - (l3 + hdr); quoted > room {
-		quoted = max(room, 0)
-	}
-	copy(f.Buf[l3+hdr:l3+hdr+quoted], f.Buf[l3:l3+quoted])
 
 	ip := packet.IPv6(f.Buf[l3 : l3+packet.IPv6Size])
 	packet.EncodeIPv6(ip, packet.IPv6Fields{

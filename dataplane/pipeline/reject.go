@@ -71,6 +71,20 @@ func (w *Worker) rejectAnswer4(f *Frame) int {
 	return n
 }
 
+// quoteInPlace moves the l3Len-byte datagram at Buf[l3:] back by hdr bytes
+// to make room for an error's headers in front of it, keeping as much of
+// it as fits in limit bytes in all (RFC 1812 4.3.2.3: 576; RFC 4443: 1280)
+// and in the buffer's tailroom. It returns the bytes quoted; false when
+// not even the headers fit.
+func quoteInPlace(f *Frame, l3, l3Len, hdr, limit int) (int, bool) {
+	if len(f.Buf)-l3 < hdr {
+		return 0, false
+	}
+	quoted := min(l3Len, limit-hdr, len(f.Buf)-(l3+hdr))
+	copy(f.Buf[l3+hdr:l3+hdr+quoted], f.Buf[l3:l3+quoted])
+	return quoted, true
+}
+
 // icmpInPlace4 rewrites the IPv4 packet at p.L3Off into an ICMP error of
 // typ/code (second header word rest) about it, from 'from' to its source,
 // quoting as much as fits in 576 bytes (RFC 1812 4.3.2.3), and returns the
@@ -81,17 +95,10 @@ func (w *Worker) icmpInPlace4(f *Frame, from [4]byte, typ, code uint8, rest uint
 	l3 := f.Off + p.L3Off
 	src := p.Src4()
 	const hdr = packet.IPv4MinSize + packet.ICMPv4MinSize
-	if len(f.Buf)-l3 < hdr {
+	quoted, ok := quoteInPlace(f, l3, p.L3Len, hdr, icmp4MaxLen)
+	if !ok {
 		return 0
 	}
-	quoted := p.L3Len
-	if quoted > icmp4MaxLen-hdr {
-		quoted = icmp4MaxLen - hdr
-	}
-	if room := len(f.Buf) - (l3 + hdr); quoted > room {
-		quoted = max(room, 0)
-	}
-	copy(f.Buf[l3+hdr:l3+hdr+quoted], f.Buf[l3:l3+quoted])
 	w.ipID++
 	packet.EncodeIPv4(f.Buf[l3:], packet.IPv4Fields{TOS: 0xc0, TotalLength: uint16(hdr + quoted), ID: w.ipID, TTL: 64, Protocol: packet.ProtoICMP, Src: from, Dst: src})
 	ic := packet.ICMPv4(f.Buf[l3+packet.IPv4MinSize : l3+hdr+quoted])
