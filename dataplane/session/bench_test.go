@@ -37,7 +37,7 @@ func filledTable(b *testing.B, n int) *session.Table {
 	w := t.NewWorker()
 	for i := range uint32(n) {
 		f, r := natKeys(i, protoUDP)
-		if _, res := w.Insert(&f, &r, session.ClassUDP, 0, session.Value{i}, 0); res != session.Inserted {
+		if _, res := w.Insert(&f, &r, session.ClassUDP, 0, session.Value{}, 0); res != session.Inserted {
 			b.Fatalf("fill %d: Insert = %v", i, res)
 		}
 	}
@@ -101,6 +101,7 @@ func BenchmarkLookupBatch(b *testing.B) {
 			tab := filledTable(b, 10_000_000)
 			w := tab.NewWorker()
 			var keys [64]session.Key
+			var probes [64]session.Probe
 			var e session.Entry
 			var j uint32
 			b.ReportAllocs()
@@ -112,12 +113,12 @@ func BenchmarkLookupBatch(b *testing.B) {
 				}
 				if pf > 0 {
 					for i := range keys {
-						w.Prefetch(&keys[i])
+						probes[i] = w.Prefetch(&keys[i])
 					}
 				}
 				if pf > 1 {
 					for i := range keys {
-						w.PrefetchEntry(&keys[i])
+						w.PrefetchEntries(probes[i])
 					}
 				}
 				for i := range keys {
@@ -247,7 +248,7 @@ func BenchmarkFill100M(b *testing.B) {
 		start := time.Now()
 		for i := range uint32(n) {
 			f, r := natKeys(i, protoTCP)
-			if _, res := w.Insert(&f, &r, session.ClassTCPEstablished, session.StateEstablished, session.Value{i}, 0); res != session.Inserted {
+			if _, res := w.Insert(&f, &r, session.ClassTCPEstablished, session.StateEstablished, session.Value{}, 0); res != session.Inserted {
 				b.Fatalf("Insert %d = %v", i, res)
 			}
 		}

@@ -9,14 +9,33 @@ import (
 	"xdpgw/dataplane/session"
 )
 
-// racyKeys are session i's keys as writer w creates them: the same forward
-// key for both writers, different reverse keys (pool ports), so the
-// writers race on the forward key and a reader cannot guess the value; it
-// checks the value against the checksum of the keys it got.
-func racyKeys(i uint32, w int) (f, r session.Key) {
-	f, r = natKeys(i, protoTCP)
+// racyKeys are session i's keys as writer w creates them, NAT64 sessions
+// or (nat false) gateway flows: the same forward key for both writers,
+// different reverse keys (pool or client ports), so the writers race on
+// the forward key and a reader cannot guess which reverse key it will
+// find. A gateway flow's value is the checksum of its keys (racyValue); a
+// NAT64 session has no value, and its reader checks the other key alone.
+func racyKeys(i uint32, w int, nat bool) (f, r session.Key) {
+	if nat {
+		f, r = natKeys(i, protoTCP)
+	} else {
+		f, r = gwKeys(i)
+	}
 	r.DstPort += uint16(w) * 32768
 	return f, r
+}
+
+func racyValue(f, r *session.Key) session.Value {
+	if f.Family == session.FamilyNAT64 {
+		return session.Value{}
+	}
+	return check(f, r)
+}
+
+// shapes runs a test on NAT64 sessions and on gateway flows.
+func shapes(t *testing.T, run func(t *testing.T, nat bool)) {
+	t.Run("nat64", func(t *testing.T) { run(t, true) })
+	t.Run("gateway", func(t *testing.T) { run(t, false) })
 }
 
 func ops() int {
@@ -29,7 +48,7 @@ func ops() int {
 // readers runs n goroutines that look random keys up until stop, checking
 // every hit: the value is the checksum of the entry's two keys, and the
 // other key goes with the key looked up. It returns the hits checked.
-func readers(t *testing.T, tab *session.Table, n int, ids uint32, stop *atomic.Bool, wg *sync.WaitGroup) *atomic.Int64 {
+func readers(t *testing.T, tab *session.Table, n int, ids uint32, nat bool, stop *atomic.Bool, wg *sync.WaitGroup) *atomic.Int64 {
 	var checked atomic.Int64
 	for ri := range n {
 		w := tab.NewWorker()
@@ -38,7 +57,8 @@ func readers(t *testing.T, tab *session.Table, n int, ids uint32, stop *atomic.B
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(ri), 2))
 			for !stop.Load() {
-				f, r := racyKeys(rng.Uint32N(ids), rng.IntN(2))
+				i := rng.Uint32N(ids)
+				f, r := racyKeys(i, rng.IntN(2), nat)
 				key := &f
 				if rng.IntN(2) == 0 {
 					key = &r
@@ -49,15 +69,17 @@ func readers(t *testing.T, tab *session.Table, n int, ids uint32, stop *atomic.B
 				}
 				var got session.Value
 				if e.Dir == session.DirForward {
-					got = check(key, &e.Other)
+					got = racyValue(key, &e.Other)
 				} else {
-					got = check(&e.Other, key)
+					got = racyValue(&e.Other, key)
 				}
 				if e.Value != got {
 					t.Errorf("torn entry: key %+v value %v, checksum of keys %v (other %+v)", *key, e.Value, got, e.Other)
 					return
 				}
-				if e.Dir == session.DirForward && (e.Other.Zone != 2 || e.Other.SrcPort != 80) ||
+				_, r0 := racyKeys(i, 0, nat)
+				_, r1 := racyKeys(i, 1, nat)
+				if e.Dir == session.DirForward && e.Other != r0 && e.Other != r1 ||
 					e.Dir == session.DirReverse && e.Other != f {
 					t.Errorf("wrong other key for %+v: %+v", *key, e.Other)
 					return
@@ -71,12 +93,14 @@ func readers(t *testing.T, tab *session.Table, n int, ids uint32, stop *atomic.B
 
 // TestConcurrentNoTornReads runs two writers (insert, replace the value,
 // update the TCP state, delete, over one key space) against two readers.
-func TestConcurrentNoTornReads(t *testing.T) {
+func TestConcurrentNoTornReads(t *testing.T) { shapes(t, testConcurrentNoTornReads) }
+
+func testConcurrentNoTornReads(t *testing.T, nat bool) {
 	const ids = 2048
 	tab := newTable(t, session.Config{Capacity: ids, Policy: session.PolicyDropNew})
 	var stop atomic.Bool
 	var rwg, wwg sync.WaitGroup
-	checked := readers(t, tab, 2, ids, &stop, &rwg)
+	checked := readers(t, tab, 2, ids, nat, &stop, &rwg)
 	for wi := range 2 {
 		w := tab.NewWorker()
 		wwg.Add(1)
@@ -84,15 +108,15 @@ func TestConcurrentNoTornReads(t *testing.T) {
 			defer wwg.Done()
 			rng := rand.New(rand.NewPCG(uint64(wi), 1))
 			for range ops() {
-				f, r := racyKeys(rng.Uint32N(ids), wi)
+				f, r := racyKeys(rng.Uint32N(ids), wi, nat)
 				var e session.Entry
 				switch op := rng.IntN(4); {
 				case !w.Lookup(&f, &e):
-					w.Insert(&f, &r, session.ClassTCPEstablished, session.StateEstablished, check(&f, &r), 0)
+					w.Insert(&f, &r, session.ClassTCPEstablished, session.StateEstablished, racyValue(&f, &r), 0)
 				case op == 0:
 					var kf, kr session.Key
 					if tab.Keys(e.Handle, &kf, &kr) {
-						w.SetValue(e.Handle, check(&kf, &kr))
+						w.SetValue(e.Handle, racyValue(&kf, &kr))
 					}
 				case op == 1:
 					w.UpdateTCP(e.Handle, e.Dir, session.FlagACK, int64(rng.IntN(100))*sec)
@@ -110,18 +134,20 @@ func TestConcurrentNoTornReads(t *testing.T) {
 		t.Fatal("readers never hit")
 	}
 	t.Logf("%d hits checked", checked.Load())
-	verifyQuiescent(t, tab, ids)
+	verifyQuiescent(t, tab, ids, nat)
 }
 
 // TestConcurrentExpiry: two workers insert with an advancing clock and
 // sweep as they go (as the data plane does once per batch) while a third
 // deletes and two readers check entries; then everything expires.
-func TestConcurrentExpiry(t *testing.T) {
+func TestConcurrentExpiry(t *testing.T) { shapes(t, testConcurrentExpiry) }
+
+func testConcurrentExpiry(t *testing.T, nat bool) {
 	const ids = 4096
 	tab := newTable(t, session.Config{Capacity: ids})
 	var stop atomic.Bool
 	var rwg, wwg sync.WaitGroup
-	checked := readers(t, tab, 2, ids, &stop, &rwg)
+	checked := readers(t, tab, 2, ids, nat, &stop, &rwg)
 	var clock atomic.Int64
 	for wi := range 2 {
 		w := tab.NewWorker()
@@ -131,12 +157,12 @@ func TestConcurrentExpiry(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(wi), 3))
 			for n := range ops() {
 				now := clock.Add(sec / 10) // ~1 tick per 10 ops
-				f, r := racyKeys(rng.Uint32N(ids), wi)
+				f, r := racyKeys(rng.Uint32N(ids), wi, nat)
 				cls := session.ClassICMP
 				if rng.IntN(2) == 0 {
 					cls = session.ClassUDP
 				}
-				w.Insert(&f, &r, cls, 0, check(&f, &r), now)
+				w.Insert(&f, &r, cls, 0, racyValue(&f, &r), now)
 				if n%8 == 0 {
 					w.Sweep(32, now)
 				}
@@ -150,7 +176,7 @@ func TestConcurrentExpiry(t *testing.T) {
 		defer wwg.Done()
 		rng := rand.New(rand.NewPCG(9, 3))
 		for range ops() / 2 {
-			f, _ := racyKeys(rng.Uint32N(ids), 0)
+			f, _ := racyKeys(rng.Uint32N(ids), 0, nat)
 			var e session.Entry
 			if w.Lookup(&f, &e) {
 				if rng.IntN(2) == 0 {
@@ -166,7 +192,7 @@ func TestConcurrentExpiry(t *testing.T) {
 	stop.Store(true)
 	rwg.Wait()
 	t.Logf("%d hits checked", checked.Load())
-	verifyQuiescent(t, tab, ids)
+	verifyQuiescent(t, tab, ids, nat)
 
 	// Everything expires: one worker sweeps the whole table an hour on.
 	w.Sweep(ids, clock.Load()+3600*sec)
@@ -190,12 +216,12 @@ func TestConcurrentExpiry(t *testing.T) {
 // at most one session, found from both of its keys with the same handle;
 // the index holds exactly two slots per session and the counters agree;
 // deleting everything leaves the index empty, overflow counts included.
-func verifyQuiescent(t *testing.T, tab *session.Table, ids uint32) {
+func verifyQuiescent(t *testing.T, tab *session.Table, ids uint32, nat bool) {
 	t.Helper()
 	w := tab.NewWorker()
 	var live []session.Handle
 	for i := range ids {
-		f, _ := racyKeys(i, 0)
+		f, _ := racyKeys(i, 0, nat)
 		var e session.Entry
 		if !w.Lookup(&f, &e) {
 			continue
@@ -230,14 +256,14 @@ func verifyQuiescent(t *testing.T, tab *session.Table, ids uint32) {
 // different reverse keys at the same moment; exactly one wins each.
 func TestConcurrentSameKey(t *testing.T) {
 	for _, v := range []string{"Insert", "InsertAfterMiss", "InsertNew"} {
-		t.Run(v, func(t *testing.T) { testConcurrentSameKey(t, v) })
+		t.Run(v, func(t *testing.T) { shapes(t, func(t *testing.T, nat bool) { testConcurrentSameKey(t, v, nat) }) })
 	}
 }
 
 // testConcurrentSameKey races two workers inserting the same keys with the
 // named variant; InsertAfterMiss and InsertNew publish before they check,
 // so that every collision goes through the publish-then-resolve protocol.
-func testConcurrentSameKey(t *testing.T, variant string) {
+func testConcurrentSameKey(t *testing.T, variant string, nat bool) {
 	const ids = 20_000
 	tab := newTable(t, session.Config{Capacity: 2 * ids})
 	var wg sync.WaitGroup
@@ -252,8 +278,8 @@ func testConcurrentSameKey(t *testing.T, variant string) {
 			defer wg.Done()
 			<-start
 			for i := range uint32(ids) {
-				f, r := racyKeys(i, wi)
-				if _, res := insert(&f, &r, session.ClassUDP, 0, check(&f, &r), 0); res == session.Inserted {
+				f, r := racyKeys(i, wi, nat)
+				if _, res := insert(&f, &r, session.ClassUDP, 0, racyValue(&f, &r), 0); res == session.Inserted {
 					won[wi].Add(1)
 				} else if res != session.Exists {
 					t.Errorf("Insert %d = %v", i, res)
@@ -267,5 +293,5 @@ func testConcurrentSameKey(t *testing.T, variant string) {
 	if got := won[0].Load() + won[1].Load(); got != ids {
 		t.Errorf("sessions created = %d (%d + %d), want %d", got, won[0].Load(), won[1].Load(), ids)
 	}
-	verifyQuiescent(t, tab, ids)
+	verifyQuiescent(t, tab, ids, nat)
 }

@@ -44,29 +44,35 @@
 //
 // # Memory layout
 //
-// An entry is 8 uint64 words, 64 bytes, one cache line (the array starts
-// on a 64-byte boundary, on a 2 MiB boundary with MADV_HUGEPAGE when
-// large):
+// An entry is 6 uint64 words, 48 bytes (the array starts on a 64-byte
+// boundary, on a 2 MiB boundary with MADV_HUGEPAGE when large):
 //
 //	w0  control: seq (32 bits) | TCP state (3) | pending (1) | class+1 (4) | last seen (24, ticks of 2^30 ns)
 //	w1  forward key meta: zone (16) | proto (8) | family (8) | src port (16) | dst port (16)
-//	w2  reverse key meta, same layout
-//	w3  forward source address, bytes 0-7 (IPv4: the 4 bytes, zero-extended)
-//	w4  forward source address, bytes 8-15
-//	w5  reverse source IPv4 (32) | reverse destination IPv4 (32)
-//	w6  forward destination IPv4 (32) | Value[0]
-//	w7  Value[1] | Value[2]
+//	w2  reverse key meta, same layout, with the reverse address mode in the family byte
+//	w3  forward source address, bytes 0-7 (IPv4: the 4 bytes | Value[0])
+//	w4  forward source address, bytes 8-15 (IPv4: Value[1] | Value[2])
+//	w5  forward destination IPv4 (32) | the reverse key's own address (32)
 //
 // Keys are stored exactly, never as fingerprints, but in their shortest
 // form: a NAT64 forward key (FamilyNAT64) keeps the client's IPv6 address
 // whole and the destination as the IPv4 address embedded in it (RFC 6052:
 // the prefix is configuration, named by the key's Zone), and the reverse
-// key is IPv4. Two full IPv6 keys (80 bytes of keys) cannot fit a 64-byte
-// entry; FamilyIPv6 keys are refused by Insert (an IPv6 gateway would need
-// a 128-byte entry layout: not built). The translation needs no separate
-// field: the rewrite of a packet is the reverse of the other direction's
-// key (Entry.Other). What is left, 12 bytes, is the user's Value (output
-// port and next-hop/encap index per direction, or flags).
+// key is IPv4. The reverse key stores one address, not two: a NAT
+// rewrites one side of a flow, so the reply tuple always repeats one
+// address of the forward tuple (NAT64 and SNAT: the reply's source is the
+// forward destination; DNAT: the reply's destination is the forward
+// source; a NAT64 binding's keys both have destination 0). Two bits in
+// w2 say which reverse address is stored and which forward address the
+// other one equals; Insert refuses keys that share none (Invalid). Two
+// full IPv6 keys (80 bytes of keys) cannot fit; FamilyIPv6 keys are
+// refused by Insert (an IPv6 gateway would need a larger entry: not
+// built). The translation needs no separate field: the rewrite of a packet
+// is the reverse of the other direction's key (Entry.Other). The user's
+// Value (12 bytes: the gateway's EIP, generation and ports) lives in the
+// 12 bytes an IPv4 forward source leaves free in w3-w4; a NAT64 session
+// has no value (the NAT64 needs none: everything is in its keys), and
+// Insert and SetValue refuse a non-zero one.
 //
 // The index is an array of 64-byte buckets of 16 uint32 words: slots 0-14
 // each hold (entry index+1) << tagBits | tag, where the tag is the low
@@ -74,8 +80,16 @@
 // sessions, 5 at 100M), and word 15 counts the keys homed at or before
 // this bucket that were placed beyond it (the overflow count). There are 8
 // buckets per 45 sessions: two keys per session fill 75% of the slots when
-// the entry array is full. A session therefore costs 64 + 64*8/45 = 75.4
-// bytes; 100M sessions allocate 7.02 GiB (Table.Bytes).
+// the entry array is full. A session therefore costs 48 + 64*8/45 = 59.4
+// bytes; 100M sessions allocate 5.54 GiB (Table.Bytes).
+//
+// Half the entries straddle two cache lines (48-byte entries on 64-byte
+// lines): a lookup that misses the caches loads 1.5 lines on average, both
+// lines of a straddling entry at once (the loads are independent).
+// Before the reverse key was stored as one address the entry was 64
+// bytes, one line, 75.4 bytes a session with the index: 21% more memory
+// for lookups that measured the same within the VM's noise
+// (docs/performance.md, "Session table").
 //
 // Neither array holds a Go pointer (TestNoPointers checks the element
 // types), so the GC never scans them: 100M sessions cost the collector

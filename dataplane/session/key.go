@@ -21,7 +21,7 @@ const (
 	// prefix's identity into Zone when it has several.
 	FamilyNAT64 Family = 2
 	// FamilyIPv6: both addresses are full IPv6 addresses. Such keys can be
-	// hashed and looked up (always a miss) but not stored: a 64-byte entry
+	// hashed and looked up (always a miss) but not stored: a 48-byte entry
 	// has no room for 64 bytes of addresses (see doc.go).
 	FamilyIPv6 Family = 3
 )
@@ -41,22 +41,34 @@ type Key struct {
 
 // enc is a Key in the table's stored form: the meta word (zone, protocol,
 // family, ports) and the address words. For FamilyIPv4, a is the source
-// (32 bits) and b is 0; c is always the 32-bit destination.
+// (32 bits) and b is 0; c is always the 32-bit destination. amask covers
+// the bits of an entry's word 3 that hold a forward key's a (an IPv4
+// forward key shares that word with the value).
 type enc struct {
-	meta uint64
-	a, b uint64
-	c    uint32
-	fam  Family
+	meta  uint64
+	a, b  uint64
+	amask uint64
+	c     uint32
+	fam   Family
 }
+
+// The meta word's family byte. In an entry's reverse meta word (always
+// IPv4) it holds instead the reverse key's address mode (see revMode).
+const (
+	famShift = 24
+	famMask  = 0xff << famShift
+)
 
 func encode(k *Key, e *enc) bool {
 	switch k.Family {
 	case FamilyIPv4:
 		e.a = uint64(binary.LittleEndian.Uint32(k.Src[0:4]))
 		e.b = 0
+		e.amask = 0xffffffff
 	case FamilyNAT64:
 		e.a = binary.LittleEndian.Uint64(k.Src[0:8])
 		e.b = binary.LittleEndian.Uint64(k.Src[8:16])
+		e.amask = ^uint64(0)
 	default:
 		return false
 	}
@@ -65,6 +77,63 @@ func encode(k *Key, e *enc) bool {
 	e.meta = uint64(k.Zone) | uint64(k.Proto)<<16 | uint64(k.Family)<<24 |
 		uint64(k.SrcPort)<<32 | uint64(k.DstPort)<<48
 	return true
+}
+
+// Reverse key address modes: a session's reverse key (an IPv4 tuple)
+// shares one address with its forward key, because a NAT rewrites one side
+// of a flow and the other side's address appears in both tuples: for NAT64
+// and the gateway's SNAT the reply comes from the forward destination, for
+// the gateway's DNAT it goes to the forward source, a NAT64 binding's two
+// keys both have destination 0. The entry stores the reverse key's other
+// address and two bits: which of the reverse addresses it is (modeSrcNew:
+// the source; else the destination), and which forward address the shared
+// one equals (modeFromSrc: the forward source, IPv4 forward keys only;
+// else the forward destination). That saves 4 bytes and makes the entry
+// 48 bytes (doc.go, "Memory layout").
+const (
+	modeSrcNew  = 1
+	modeFromSrc = 2
+)
+
+// revMode finds how r shares an address with f; false if it does not.
+func revMode(f, r *enc) (mode uint64, ok bool) {
+	rs := uint32(r.a)
+	switch {
+	case rs == f.c:
+		return 0, true
+	case r.c == f.c:
+		return modeSrcNew, true
+	case f.fam == FamilyIPv4 && r.c == uint32(f.a):
+		return modeSrcNew | modeFromSrc, true
+	case f.fam == FamilyIPv4 && rs == uint32(f.a):
+		return modeFromSrc, true
+	}
+	return 0, false
+}
+
+// revAddrs rebuilds the reverse key's source and destination from entry
+// words 2 (reverse meta, mode in the family byte), 3 (forward source) and
+// 5 (forward destination | the reverse key's own address).
+func revAddrs(w2, w3, w5 uint64) (src, dst uint32) {
+	m := w2 >> famShift
+	shared, own := uint32(w5), uint32(w5>>32)
+	if m&modeFromSrc != 0 {
+		shared = uint32(w3)
+	}
+	if m&modeSrcNew != 0 {
+		return own, shared
+	}
+	return shared, own
+}
+
+// valueOf is the value stored with a forward key of meta w1: in the upper
+// half of word 3 and in word 4, which an IPv4 source leaves free; a
+// FamilyNAT64 entry has no room for one (its value is zero).
+func valueOf(w1, w3, w4 uint64) Value {
+	if Family(w1>>famShift) != FamilyIPv4 {
+		return Value{}
+	}
+	return Value{uint32(w3 >> 32), uint32(w4), uint32(w4 >> 32)}
 }
 
 // decode is the inverse of encode.

@@ -65,7 +65,9 @@ const (
 
 // Value is the fixed-size area of an entry that the user interprets: for
 // instance output port and next-hop/encap index per direction. It is 12
-// bytes: what is left of the 64-byte entry once both keys are stored.
+// bytes, stored in the room an IPv4 forward key leaves in the 48-byte
+// entry; a FamilyNAT64 session (whose client address fills that room) has
+// none: its value is always zero.
 type Value [3]uint32
 
 // Handle names one incarnation of an entry: its index and its version.
@@ -98,7 +100,7 @@ type Entry struct {
 // Config fixes a table at creation.
 type Config struct {
 	// Capacity is the number of sessions; memory is allocated for all of
-	// them at once (about 75 bytes each, see doc.go). At most 2^28-1.
+	// them at once (about 59.4 bytes each, see doc.go). At most 2^28-1.
 	Capacity int
 	// Timeouts are the idle lifetimes by Class; nil means DefaultTimeouts.
 	Timeouts []time.Duration
@@ -115,7 +117,7 @@ var (
 )
 
 const (
-	entryWords  = 8  // uint64 words per entry: 64 bytes, one cache line
+	entryWords  = 6  // uint64 words per entry: 48 bytes (doc.go, "Memory layout")
 	bucketSlots = 16 // uint32 words per bucket: 64 bytes
 	slotsUsed   = 15 // slots 0..14 hold keys; slot 15 counts overflow
 	ovfSlot     = 15
@@ -282,28 +284,33 @@ func (t *Table) match(idx uint32, k *enc, out *Entry) bool {
 		if !w0Live(w0) {
 			return false
 		}
+		w1, w2 := atomic.LoadUint64(&en[1]), atomic.LoadUint64(&en[2])
+		w3, w5 := atomic.LoadUint64(&en[3]), atomic.LoadUint64(&en[5])
 		var dir Dir
 		switch {
-		case atomic.LoadUint64(&en[1]) == k.meta && atomic.LoadUint64(&en[3]) == k.a &&
-			atomic.LoadUint64(&en[4]) == k.b && uint32(atomic.LoadUint64(&en[6])) == k.c:
+		case w1 == k.meta && uint32(w5) == k.c && w3&k.amask == k.a &&
+			(k.fam == FamilyIPv4 || atomic.LoadUint64(&en[4]) == k.b):
 			dir = DirForward
-		case k.fam == FamilyIPv4 && atomic.LoadUint64(&en[2]) == k.meta &&
-			atomic.LoadUint64(&en[5]) == k.a|uint64(k.c)<<32:
+		case k.fam == FamilyIPv4 && (w2^k.meta)&^famMask == 0:
+			rs, rd := revAddrs(w2, w3, w5)
+			if rs != uint32(k.a) || rd != k.c {
+				return false
+			}
 			dir = DirReverse
 		default:
 			return false
 		}
 		if out != nil {
-			w6 := atomic.LoadUint64(&en[6])
-			w7 := atomic.LoadUint64(&en[7])
+			w4 := atomic.LoadUint64(&en[4])
 			if dir == DirForward {
-				w5 := atomic.LoadUint64(&en[5])
-				decode(atomic.LoadUint64(&en[2]), w5&0xffffffff, 0, uint32(w5>>32), &out.Other)
+				rs, rd := revAddrs(w2, w3, w5)
+				decode(w2&^famMask|uint64(FamilyIPv4)<<famShift, uint64(rs), 0, rd, &out.Other)
+			} else if Family(w1>>famShift) == FamilyIPv4 {
+				decode(w1, w3&0xffffffff, 0, uint32(w5), &out.Other)
 			} else {
-				decode(atomic.LoadUint64(&en[1]), atomic.LoadUint64(&en[3]),
-					atomic.LoadUint64(&en[4]), uint32(w6), &out.Other)
+				decode(w1, w3, w4, uint32(w5), &out.Other)
 			}
-			out.Value = Value{uint32(w6 >> 32), uint32(w7), uint32(w7 >> 32)}
+			out.Value = valueOf(w1, w3, w4)
 		}
 		if w0Seq(atomic.LoadUint64(&en[0])) != w0Seq(w0) {
 			continue // torn: a writer came and went
@@ -454,16 +461,19 @@ func (t *Table) duplicate(k *enc, h uint64, idx uint32, out *Entry) bool {
 
 // keysOf re-encodes the two keys of an entry the caller owns.
 func (t *Table) keysOf(en *entry, f, r *enc) {
-	f.meta = atomic.LoadUint64(&en[1])
-	f.a = atomic.LoadUint64(&en[3])
-	f.b = atomic.LoadUint64(&en[4])
-	f.c = uint32(atomic.LoadUint64(&en[6]))
-	f.fam = Family(f.meta >> 24)
-	r.meta = atomic.LoadUint64(&en[2])
-	w5 := atomic.LoadUint64(&en[5])
-	r.a = w5 & 0xffffffff
-	r.b = 0
-	r.c = uint32(w5 >> 32)
+	w1, w2 := atomic.LoadUint64(&en[1]), atomic.LoadUint64(&en[2])
+	w3, w4, w5 := atomic.LoadUint64(&en[3]), atomic.LoadUint64(&en[4]), atomic.LoadUint64(&en[5])
+	f.meta = w1
+	f.fam = Family(w1 >> famShift)
+	f.a, f.b, f.amask = w3, w4, ^uint64(0)
+	if f.fam == FamilyIPv4 {
+		f.a, f.b, f.amask = w3&0xffffffff, 0, 0xffffffff
+	}
+	f.c = uint32(w5)
+	rs, rd := revAddrs(w2, w3, w5)
+	r.meta = w2&^famMask | uint64(FamilyIPv4)<<famShift
+	r.a, r.b, r.amask = uint64(rs), 0, 0xffffffff
+	r.c = rd
 	r.fam = FamilyIPv4
 }
 

@@ -99,39 +99,62 @@ func (w *Worker) Lookup(k *Key, e *Entry) bool {
 	return false
 }
 
+// Probe is where a key's lookup begins, from Prefetch: its home bucket
+// and slot tag, for PrefetchEntries. The zero Probe names nothing.
+type Probe struct {
+	bucket uint32 // home bucket + 1
+	tag    uint32
+}
+
 // Prefetch starts loading the index bucket where k's lookup (or insert)
 // begins, and returns at once: a worker that knows the keys of a batch's
 // packets before it processes them prefetches them all first, so that the
 // buckets' cache misses overlap instead of costing one full memory latency
 // each, in turn (the table is DRAM-bound: two misses per operation). It
 // reads nothing and changes nothing; a key that cannot be stored is
-// ignored.
-func (w *Worker) Prefetch(k *Key) {
+// ignored (zero Probe). The Probe it returns lets PrefetchEntries start
+// the second miss without hashing the key again.
+func (w *Worker) Prefetch(k *Key) Probe {
 	var x enc
-	if encode(k, &x) {
-		t := w.t
-		prefetch(uintptr(unsafe.Pointer(&t.index[t.home(t.seeds.hash(&x))])))
+	if !encode(k, &x) {
+		return Probe{}
+	}
+	t := w.t
+	h := t.seeds.hash(&x)
+	b := t.home(h)
+	prefetch(uintptr(unsafe.Pointer(&t.index[b])))
+	return Probe{bucket: uint32(b) + 1, tag: t.tag(h)}
+}
+
+// PrefetchEntries is the second stage after Prefetch: once the probe's
+// bucket has arrived (call it for a batch's probes after Prefetch for all
+// of them), it starts loading the entries whose slot tags match (the
+// lookup's second miss). It reads the bucket with atomic loads and writes
+// nothing.
+func (w *Worker) PrefetchEntries(p Probe) {
+	if p.bucket == 0 {
+		return
+	}
+	t := w.t
+	bk := &t.index[p.bucket-1]
+	for s := 0; s < slotsUsed; s++ {
+		if v := atomic.LoadUint32(&bk[s]); v != 0 && v&t.tagMask == p.tag {
+			// A 48-byte entry may straddle two cache lines.
+			en := &t.entries[t.slotIndex(v)]
+			prefetch(uintptr(unsafe.Pointer(&en[0])))
+			prefetch(uintptr(unsafe.Pointer(&en[entryWords-1])))
+		}
 	}
 }
 
-// PrefetchEntry is the second stage after Prefetch: once k's bucket has
-// arrived, it starts loading the entries whose slot tags match k (the
-// lookup's second miss). It reads the bucket with atomic loads and writes
-// nothing. Call it for a batch's keys after Prefetch for all of them.
+// PrefetchEntry is PrefetchEntries for a key (hashing it again).
 func (w *Worker) PrefetchEntry(k *Key) {
 	var x enc
 	if !encode(k, &x) {
 		return
 	}
-	t := w.t
-	h := t.seeds.hash(&x)
-	bk := &t.index[t.home(h)]
-	tag := t.tag(h)
-	for s := 0; s < slotsUsed; s++ {
-		if v := atomic.LoadUint32(&bk[s]); v != 0 && v&t.tagMask == tag {
-			prefetch(uintptr(unsafe.Pointer(&t.entries[t.slotIndex(v)])))
-		}
-	}
+	h := w.t.seeds.hash(&x)
+	w.PrefetchEntries(Probe{bucket: uint32(w.t.home(h)) + 1, tag: w.t.tag(h)})
 }
 
 // Result is the outcome of Insert.
@@ -156,9 +179,13 @@ func (r Result) String() string {
 
 // Insert creates the session fwd <-> rev with timeout class class, TCP
 // state state (StateClosed for non-TCP) and value v, last seen at now.
-// fwd must be FamilyIPv4 or FamilyNAT64, rev FamilyIPv4 (doc.go,
-// "Memory layout"). The reverse key is the translated reply tuple: for
-// NAT64 (EIP:y -> pool:t), for the gateway the post-DNAT reply.
+// fwd must be FamilyIPv4 or FamilyNAT64, rev FamilyIPv4, and rev must
+// share one address with fwd, as every NAT's reply tuple does (its source
+// is fwd's destination, or its destination is fwd's source or
+// destination); a FamilyNAT64 session's value must be zero (doc.go,
+// "Memory layout"). Anything else is Invalid. The reverse key is the
+// translated reply tuple: for NAT64 (EIP:y -> pool:t), for the gateway the
+// post-DNAT reply.
 //
 // Insert takes no lock: it claims a free entry from the worker's cache,
 // writes it, publishes the reverse key then the forward key in the index
@@ -195,6 +222,11 @@ func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 		w.stats.InsertInvalid++
 		return Handle{}, Invalid
 	}
+	mode, ok := revMode(&f, &r)
+	if !ok || f.fam != FamilyIPv4 && v != (Value{}) {
+		w.stats.InsertInvalid++
+		return Handle{}, Invalid
+	}
 	hf, hr := t.seeds.hash(&f), t.seeds.hash(&r)
 	var e Entry
 	if checkFwd && t.find(&f, hf, &e) {
@@ -220,13 +252,19 @@ func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 	en := &t.entries[idx]
 	seq := w0Seq(atomic.LoadUint64(&en[0])) + 2
 	atomic.StoreUint64(&en[0], uint64(seq-1))
+	own := r.c // the reverse key's address not shared with the forward key
+	if mode&modeSrcNew != 0 {
+		own = uint32(r.a)
+	}
+	w3, w4 := f.a, f.b
+	if f.fam == FamilyIPv4 {
+		w3, w4 = f.a|uint64(v[0])<<32, uint64(v[1])|uint64(v[2])<<32
+	}
 	atomic.StoreUint64(&en[1], f.meta)
-	atomic.StoreUint64(&en[2], r.meta)
-	atomic.StoreUint64(&en[3], f.a)
-	atomic.StoreUint64(&en[4], f.b)
-	atomic.StoreUint64(&en[5], r.a|uint64(r.c)<<32)
-	atomic.StoreUint64(&en[6], uint64(f.c)|uint64(v[0])<<32)
-	atomic.StoreUint64(&en[7], uint64(v[1])|uint64(v[2])<<32)
+	atomic.StoreUint64(&en[2], r.meta&^famMask|mode<<famShift)
+	atomic.StoreUint64(&en[3], w3)
+	atomic.StoreUint64(&en[4], w4)
+	atomic.StoreUint64(&en[5], uint64(f.c)|uint64(own)<<32)
 	atomic.StoreUint64(&en[0], mkW0(seq, state, uint8(class)+1, Ticks(now))|pendingBit)
 
 	// Publish the reverse key first: for NAT64 it is the one likely to be
@@ -381,7 +419,8 @@ func (w *Worker) UpdateTCP(h Handle, dir Dir, flags uint8, now int64) (TCPState,
 
 // SetValue replaces the session's value. Readers see the old or the new
 // value, never a mix. The session gets a new version: the returned handle
-// replaces h, and other holders of h must look the key up again.
+// replaces h, and other holders of h must look the key up again. A
+// FamilyNAT64 session holds no value: a non-zero v is refused (false).
 func (w *Worker) SetValue(h Handle, v Value) (Handle, bool) {
 	if h.idx >= w.t.capacity {
 		return Handle{}, false
@@ -397,9 +436,16 @@ func (w *Worker) SetValue(h Handle, v Value) (Handle, bool) {
 			break
 		}
 	}
-	c := atomic.LoadUint64(&en[6]) & 0xffffffff
-	atomic.StoreUint64(&en[6], c|uint64(v[0])<<32)
-	atomic.StoreUint64(&en[7], uint64(v[1])|uint64(v[2])<<32)
+	if Family(atomic.LoadUint64(&en[1])>>famShift) != FamilyIPv4 {
+		if v != (Value{}) {
+			atomic.StoreUint64(&en[0], w0) // back out: nothing was written
+			return Handle{}, false
+		}
+	} else {
+		src := atomic.LoadUint64(&en[3]) & 0xffffffff
+		atomic.StoreUint64(&en[3], src|uint64(v[0])<<32)
+		atomic.StoreUint64(&en[4], uint64(v[1])|uint64(v[2])<<32)
+	}
 	// Nobody else can change w0 while seq is odd (every CAS checks seq).
 	atomic.StoreUint64(&en[0], w0+2)
 	return Handle{idx: h.idx, seq: h.seq + 2}, true
