@@ -3,12 +3,14 @@ package replay_test
 // Behaviours a code review found wrong, each fixed; the tests keep them so.
 
 import (
+	"net"
 	"testing"
 
 	"github.com/google/gopacket/layers"
 
 	"xdpgw/control/config"
 	"xdpgw/dataplane/pipeline"
+	"xdpgw/dataplane/session"
 	"xdpgw/tools/fixture"
 )
 
@@ -129,4 +131,38 @@ func TestFoundStaticBIBNotReserved(t *testing.T) {
 		u := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP)
 		t.Errorf("dynamic client mapped to %d, the static binding's (T,t)", u.SrcPort)
 	}
+}
+
+// Under a full table, PolicyOldest evicts by lifetime left and can take a
+// binding before its sessions. The next client bound to that (T,t) then
+// found its reply tuple (EIP:y -> T:t) held by the orphaned session, and
+// its packet was dropped as session_table_full (seen in
+// BenchmarkNAT64NewSessions once the table filled: a few in a million).
+// The orphan is now removed, as RFC 6146 3.5.1 removes a binding's
+// sessions with it.
+func TestFoundOrphanSessionBlocksNewBinding(t *testing.T) {
+	g := newGW(t, func(c *config.Config) {
+		c.NAT64.Pools = []config.Pool{{Prefix: "198.51.100.1/32", Ports: "2000-2000"}}
+		c.BGP.Announce = []string{"198.51.100.1/32"}
+	})
+	g.expectTx(g.send(portV6, from6().UDP(1000, 7053).Bytes()), portV4)
+	// Evict client 1's binding, not its session. 0x8001 is the NAT64's
+	// BIB zone (zoneBIB in dataplane/pipeline/nat64.go).
+	sw := g.dp.Sessions().NewWorker()
+	bk := session.Key{Family: session.FamilyNAT64, Zone: 0x8001, Proto: 17, Src: [16]byte(net.ParseIP(client6).To16()), SrcPort: 1000}
+	var e session.Entry
+	if !sw.Lookup(&bk, &e) || !sw.Delete(e.Handle) {
+		t.Fatal("client 1's binding not found")
+	}
+	other := fixture.New().Eth(macC6, macV6).IPv6("2001:db8:6::8", eip6).UDP(1000, 7053).Bytes()
+	pkt := g.expectTx(g.send(portV6, other), portV4)
+	if u := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP); u.SrcPort != 2000 {
+		t.Errorf("client 2 mapped to port %d, want 2000", u.SrcPort)
+	}
+	if n := g.dp.Stats().Events[pipeline.EventNAT64StaleSession]; n != 1 {
+		t.Errorf("nat64_stale_session_removed = %d, want 1", n)
+	}
+	// Client 1 has neither binding nor session now, and the one port is
+	// client 2's.
+	g.expectDrop(g.send(portV6, from6().UDP(1000, 7053).Bytes()), pipeline.DropNAT64PoolExhausted)
 }

@@ -485,7 +485,10 @@ func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16) bo
 		rk.DstPort = tport
 	}
 	// nat64Out's lookup of the forward key has just missed.
-	_, r := w.sw.InsertNew(&w.key, rk, cls, st, session.Value{}, w.now)
+	h, r := w.sw.InsertNew(&w.key, rk, cls, st, session.Value{}, w.now)
+	if r == session.Conflict {
+		r = w.nat64Stale(h, rk, cls, st)
+	}
 	switch r {
 	case session.Inserted:
 		w.stats.Events[EventNAT64SessionCreated]++
@@ -494,6 +497,28 @@ func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16) bo
 		return true
 	}
 	return false
+}
+
+// nat64Stale settles a new session whose reply tuple (EIP:y -> T:t),
+// which belongs to a binding this client holds, another session holds
+// (h). If that session is this client's own ((X',x) is ours), a racing
+// worker created it: Exists. Otherwise it outlived its own binding of
+// (T,t): PolicyOldest evicts by lifetime left, and may take a binding
+// before its sessions. RFC 6146 3.5.1 removes a binding's sessions with
+// it, so that session is removed (counted nat64_stale_session_removed) and
+// the insert tried once more.
+func (w *Worker) nat64Stale(h session.Handle, rk *session.Key, cls session.Class, st session.TCPState) session.Result {
+	var hf, hr session.Key
+	if w.sw.Table().Keys(h, &hf, &hr) {
+		if hf.Src == w.key.Src && hf.SrcPort == w.key.SrcPort {
+			return session.Exists
+		}
+		if w.sw.Delete(h) {
+			w.stats.Events[EventNAT64StaleSession]++
+		}
+	}
+	_, r := w.sw.InsertNew(&w.key, rk, cls, st, session.Value{}, w.now)
+	return r
 }
 
 // nat64In translates an IPv4 packet to one of the pool's addresses into

@@ -37,6 +37,7 @@ const (
 	EventNAT64BIBCreated                   // NAT64 bindings (X',x) <-> (T,t) created
 	EventNAT64Hairpin                      // packets from the IPv6 side to the pool, hairpinned (RFC 6146 3.8)
 	EventNAT64FragmentTracked              // first fragments whose datagram mapping was kept for the later fragments
+	EventNAT64StaleSession                 // sessions removed that outlived their binding (evicted), holding a new binding's reply tuple
 
 	NumEvents
 )
@@ -73,6 +74,7 @@ var eventNames = [NumEvents]string{
 	EventNAT64BIBCreated:      "nat64_bib_created",
 	EventNAT64Hairpin:         "nat64_hairpin",
 	EventNAT64FragmentTracked: "nat64_fragment_tracked",
+	EventNAT64StaleSession:    "nat64_stale_session_removed",
 }
 
 func (e Event) String() string {
