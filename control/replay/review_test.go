@@ -166,3 +166,59 @@ func TestFoundOrphanSessionBlocksNewBinding(t *testing.T) {
 	// client 2's.
 	g.expectDrop(g.send(portV6, from6().UDP(1000, 7053).Bytes()), pipeline.DropNAT64PoolExhausted)
 }
+
+// onePortPool is a NAT64 pool of a single (T,t), 198.51.100.1:2000: the
+// next client gets it only when the last one's binding is gone.
+func onePortPool(c *config.Config) {
+	c.NAT64.Pools = []config.Pool{{Prefix: "198.51.100.1/32", Ports: "2000-2000"}}
+	c.BGP.Announce = []string{"198.51.100.1/32"}
+}
+
+func otherClient() *fixture.Builder {
+	return fixture.New().Eth(macC6, macV6).IPv6("2001:db8:6::8", eip6)
+}
+
+// A binding and session whose lifetime ran out held their pool port until
+// the clock sweep reached them (minutes in a large table, never while no
+// packets arrive): a new client found (T,t) "bound to someone else". An
+// insert now removes an expired holder (session.Worker.expire).
+func TestFoundExpiredMappingHoldsPoolPort(t *testing.T) {
+	g := newGW(t, onePortPool)
+	const min = int64(60e9)
+	g.expectTx(g.sendAt(portV6, from6().UDP(1000, 7053).Bytes(), 1e9), portV4)
+	g.expectDrop(g.sendAt(portV6, otherClient().UDP(1000, 7053).Bytes(), 1e9+4*min), pipeline.DropNAT64PoolExhausted)
+	// UDP: 5 min. Six minutes on, the port is free.
+	pkt := g.expectTx(g.sendAt(portV6, otherClient().UDP(1000, 7053).Bytes(), 1e9+6*min), portV4)
+	if u := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP); u.SrcPort != 2000 {
+		t.Errorf("second client mapped to port %d, want 2000", u.SrcPort)
+	}
+}
+
+// RFC 6146 3.5.1: a binding lives as long as its sessions. A TCP binding
+// was made with the established lifetime (2 h 4 min) even when its only
+// session never got past the SYN (transitory: 4 min), so every scan or
+// unanswered SYN held a pool port for two hours. It now starts with the
+// session's lifetime and takes the established one when a session is
+// established.
+func TestFoundSYNOnlyBindingHeldForHours(t *testing.T) {
+	g := newGW(t, onePortPool)
+	const min = int64(60e9)
+	g.expectTx(g.sendAt(portV6, from6().TCP(50000, 80, "S").Bytes(), 1e9), portV4)
+	g.expectDrop(g.sendAt(portV6, otherClient().TCP(50000, 80, "S").Bytes(), 1e9+3*min), pipeline.DropNAT64PoolExhausted)
+	pkt := g.expectTx(g.sendAt(portV6, otherClient().TCP(50000, 80, "S").Bytes(), 1e9+5*min), portV4)
+	if tcp := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP); tcp.SrcPort != 2000 {
+		t.Errorf("second client mapped to port %d, want 2000", tcp.SrcPort)
+	}
+}
+
+// ... and an established connection, idle for an hour (its lifetime is
+// 2 h 4 min), keeps its binding: the pool port is not given away.
+func TestEstablishedIdleKeepsBinding(t *testing.T) {
+	g := newGW(t, onePortPool)
+	const min = int64(60e9)
+	g.expectTx(g.sendAt(portV6, from6().TCP(50000, 80, "S").Bytes(), 1e9), portV4)
+	g.expectTx(g.sendAt(portV4, fromServer("198.51.100.1").TCP(80, 2000, "SA").Bytes(), 1e9+1e6), portV6)
+	g.expectTx(g.sendAt(portV6, from6().TCP(50000, 80, "A").Bytes(), 1e9+2e6), portV4)
+	g.expectDrop(g.sendAt(portV6, otherClient().TCP(50000, 80, "S").Bytes(), 1e9+60*min), pipeline.DropNAT64PoolExhausted)
+	g.expectTx(g.sendAt(portV6, from6().TCP(50000, 80, "A").Payload([]byte("still here")).Bytes(), 1e9+61*min), portV4)
+}

@@ -23,7 +23,9 @@ import (
 //     every later packet and the TCP state machine of RFC 6146 3.5.2.
 // Both are lock-free entries of one table; a BIB entry is refreshed when a
 // session is created from it and, once per tick, by its sessions' packets,
-// so it lives as long as a session uses it (RFC 6146 3.5.1).
+// so it lives as long as a session uses it (RFC 6146 3.5.1); a TCP binding
+// has its first session's transitory lifetime until a session is
+// established (tcpUpdate).
 
 // icmpv4SourceRouteFailed is ICMPv4 Destination Unreachable code 5.
 const icmpv4SourceRouteFailed = 5
@@ -285,7 +287,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 		tport = e.Other.DstPort
 		w.refreshBIB(e, p.Proto, &p.Src, p.SrcPort)
 		if p.Proto == packet.ProtoTCP {
-			w.sw.UpdateTCP(e.Handle, e.Dir, p.TCPFlags, w.now)
+			w.tcpUpdate(e, p.TCPFlags, &p.Src, p.SrcPort)
 		} else {
 			w.sw.Touch(e.Handle, w.now)
 		}
@@ -395,7 +397,12 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 	cls := session.ClassUDP
 	switch proto {
 	case packet.ProtoTCP:
-		cls = session.ClassTCPEstablished
+		// The lifetime of the session a SYN opens: a binding lives as
+		// long as its sessions (RFC 6146 3.5.1), and one whose
+		// connection never completes (a scan, a SYN flood) must free
+		// its (T,t) with it, not 2 h 4 min later. tcpUpdate extends it
+		// when a session becomes established.
+		cls = session.ClassTCPTransitory
 	case packet.ProtoICMP:
 		cls = session.ClassICMP
 	}
@@ -572,7 +579,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 		x6, xport = e.Other.Src, e.Other.SrcPort
 		w.refreshBIB(e, p.Proto, &x6, xport)
 		if p.Proto == packet.ProtoTCP {
-			w.sw.UpdateTCP(e.Handle, e.Dir, p.TCPFlags, w.now)
+			w.tcpUpdate(e, p.TCPFlags, &x6, xport)
 		} else {
 			w.sw.Touch(e.Handle, w.now)
 		}
@@ -925,6 +932,23 @@ func (w *Worker) refreshBIB(e *session.Entry, proto uint8, x6 *[16]byte, xport u
 	*bk = session.Key{Family: session.FamilyNAT64, Zone: zoneBIB, Proto: proto, Src: *x6, SrcPort: xport}
 	if w.sw.Lookup(bk, &w.bent) {
 		w.sw.Touch(w.bent.Handle, w.now)
+	}
+}
+
+// tcpUpdate runs the TCP state machine of session e for a packet with
+// flags; when the session becomes established, its binding (X',x) takes
+// the established lifetime too (a binding starts with the transitory one:
+// nat64Map), so an idle established connection keeps its (T,t) for as
+// long as it lives itself.
+func (w *Worker) tcpUpdate(e *session.Entry, flags uint8, x6 *[16]byte, xport uint16) {
+	st, ok := w.sw.UpdateTCP(e.Handle, e.Dir, flags, w.now)
+	if !ok || st != session.StateEstablished || e.State == session.StateEstablished {
+		return
+	}
+	bk := &w.bkey
+	*bk = session.Key{Family: session.FamilyNAT64, Zone: zoneBIB, Proto: packet.ProtoTCP, Src: *x6, SrcPort: xport}
+	if w.sw.Lookup(bk, &w.bent) {
+		w.sw.Extend(w.bent.Handle, session.ClassTCPEstablished, w.now)
 	}
 }
 

@@ -29,6 +29,7 @@ func TestZeroAllocs(t *testing.T) {
 		{"Lookup miss", func() { w.Lookup(&miss, &e) }},
 		{"Touch", func() { now += sec; w.Touch(h, now) }},
 		{"UpdateTCP", func() { now += sec; w.UpdateTCP(h, session.DirReverse, session.FlagACK, now) }},
+		{"Extend", func() { now += sec; w.Extend(h, session.ClassTCPEstablished, now) }},
 		{"SetValue", func() { h, _ = w.SetValue(h, session.Value{1, 2, 3}) }},
 		{"Insert+Delete", func() {
 			nh, _ := w.Insert(&nf, &nr, session.ClassUDP, 0, session.Value{}, now)

@@ -177,6 +177,11 @@
 // computed modulo 2^24 ticks and signed, so workers whose clocks differ by
 // a tick do not age each other's sessions.
 //
+// An expired session the sweep has not reached yet holds neither key:
+// Insert removes one it meets, before publication or after (counted
+// Expired), so that a key (a NAT64 pool port) is free as soon as its
+// session's lifetime ends, not when the sweep comes round.
+//
 // When Insert finds no free entry, or the new key's 32-bucket window has
 // no free slot, PolicyOldest removes the session with the least lifetime
 // left (an expired one first) among those in the new key's home bucket

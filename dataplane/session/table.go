@@ -411,54 +411,6 @@ func (t *Table) unplace(h uint64, v uint32) bool {
 	return false
 }
 
-// duplicate looks for another live entry holding key k, which an Insert
-// racing with ours (entry idx) published. All index operations are
-// sequentially consistent atomics, so of two racing inserters at least the
-// later one to publish sees the other. The rules, checked in this order:
-// another entry that has finished its Insert (not pending) wins; between
-// two pending entries the smaller index wins; and an inserter that would
-// win against a pending larger one waits for that one to decide (it backs
-// out when it sees us, or finishes if it checked before we published, and
-// then we back out). Waits only go from smaller to larger indices, so they
-// cannot form a cycle; they happen only when two inserts of one key meet.
-func (t *Table) duplicate(k *enc, h uint64, idx uint32, out *Entry) bool {
-	b := t.home(h)
-	tag := t.tag(h)
-	for p := 0; p < maxProbe; p++ {
-		bk := &t.index[b]
-		for s := 0; s < slotsUsed; s++ {
-			v := atomic.LoadUint32(&bk[s])
-			if v == 0 || v&t.tagMask != tag {
-				continue
-			}
-			o := t.slotIndex(v)
-			if o == idx || !t.match(o, k, out) {
-				continue
-			}
-			for {
-				w0 := atomic.LoadUint64(&t.entries[o][0])
-				if w0Seq(w0) != out.Handle.seq || !w0Live(w0) {
-					if t.match(o, k, out) {
-						continue // a new version (SetValue) of the same session
-					}
-					break // it backed out or was deleted: not a duplicate
-				}
-				if !w0Pending(w0) || o < idx {
-					return true
-				}
-				runtime.Gosched()
-			}
-		}
-		if atomic.LoadUint32(&bk[ovfSlot]) == 0 {
-			return false
-		}
-		if b++; b == t.nb {
-			b = 0
-		}
-	}
-	return false
-}
-
 // keysOf re-encodes the two keys of an entry the caller owns.
 func (t *Table) keysOf(en *entry, f, r *enc) {
 	w1, w2 := atomic.LoadUint64(&en[1]), atomic.LoadUint64(&en[2])

@@ -368,6 +368,86 @@ func TestTCPLifetime(t *testing.T) {
 	}
 }
 
+// TestExtend: a longer class is taken, a shorter one is not, the last-seen
+// time moves either way, and a stale handle is refused.
+func TestExtend(t *testing.T) {
+	tab := newTable(t, session.Config{Capacity: 10})
+	w := tab.NewWorker()
+	f, r := natKeys(1, protoTCP)
+	h, _ := w.Insert(&f, &r, session.ClassTCPTransitory, session.StateClosed, session.Value{}, 0)
+	for i, s := range []struct {
+		cls  session.Class
+		at   int64
+		want session.Class
+	}{
+		{session.ClassICMP, 10 * sec, session.ClassTCPTransitory}, // 60 s < 4 min: kept
+		{session.ClassTCPEstablished, 20 * sec, session.ClassTCPEstablished},
+		{session.ClassTCPTransitory, 30 * sec, session.ClassTCPEstablished}, // never shortened
+	} {
+		var e session.Entry
+		if !w.Extend(h, s.cls, s.at) || !w.Lookup(&f, &e) || e.Class != s.want || e.LastSeen != session.Ticks(s.at) || e.Handle != h {
+			t.Fatalf("step %d: Extend(%d) -> entry %+v; want class %d seen %d", i, s.cls, e, s.want, session.Ticks(s.at))
+		}
+	}
+	// Established now: still there an hour later, gone after 2 h 4 min.
+	if got := w.Sweep(10, 30*sec+3600*sec); got != 0 {
+		t.Errorf("swept %d after an hour, want 0", got)
+	}
+	if got := w.Sweep(10, 30*sec+(2*3600+5*60)*sec); got != 1 {
+		t.Errorf("swept %d after 2 h 5 min, want 1", got)
+	}
+	if w.Extend(h, session.ClassTCPEstablished, 0) {
+		t.Error("Extend of a deleted session succeeded")
+	}
+	if w.Extend(session.Handle{}, session.Class(9), 0) {
+		t.Error("Extend with an unconfigured class succeeded")
+	}
+}
+
+// TestInsertOverExpired: a session whose lifetime ran out but that the
+// sweep has not reached yet holds neither of its keys: an insert that
+// meets it removes it (counted Expired), with every insert variant, both
+// through the lookups before publication and the checks after it.
+func TestInsertOverExpired(t *testing.T) {
+	for _, variant := range []string{"Insert", "InsertAfterMiss", "InsertNew"} {
+		t.Run(variant, func(t *testing.T) {
+			tab := newTable(t, session.Config{Capacity: 10})
+			w := tab.NewWorker()
+			insert := map[string]func(fwd, rev *session.Key, c session.Class, st session.TCPState, v session.Value, now int64) (session.Handle, session.Result){
+				"Insert": w.Insert, "InsertAfterMiss": w.InsertAfterMiss, "InsertNew": w.InsertNew}[variant]
+			f1, r1 := natKeys(1, protoUDP)
+			f2, r2 := natKeys(2, protoUDP)
+			if _, res := insert(&f1, &r1, session.ClassICMP, 0, session.Value{}, 0); res != session.Inserted {
+				t.Fatalf("first: %v", res)
+			}
+			// 30 s on, alive: its reverse key is taken.
+			if _, res := insert(&f2, &r1, session.ClassUDP, 0, session.Value{}, 30*sec); res != session.Conflict {
+				t.Fatalf("30 s on, reverse key of a live session: %v, want conflict", res)
+			}
+			// 2 min on (ICMP: 60 s), it is gone for both of its keys.
+			if _, res := insert(&f2, &r1, session.ClassUDP, 0, session.Value{}, 120*sec); res != session.Inserted {
+				t.Fatalf("reverse key of an expired session: %v, want inserted", res)
+			}
+			if _, res := insert(&f1, &r2, session.ClassICMP, 0, session.Value{}, 120*sec); res != session.Inserted {
+				t.Fatalf("forward key of the expired session: %v, want inserted", res)
+			}
+			// And now f1's new session is live: its key is taken again.
+			_, r3 := natKeys(3, protoUDP)
+			if _, res := insert(&f1, &r3, session.ClassICMP, 0, session.Value{}, 150*sec); res != session.Exists {
+				t.Fatalf("forward key of a live session: %v, want exists", res)
+			}
+			w.Flush()
+			if s := tab.Stats(); s.Expired != 1 || s.Live() != 2 || session.UsedSlots(tab) != 4 {
+				t.Errorf("stats %+v, %d slots; want 1 expired, 2 live, 4 slots", s, session.UsedSlots(tab))
+			}
+			var e session.Entry
+			if !w.Lookup(&r1, &e) || e.Other != f2 {
+				t.Errorf("r1 -> %+v, want f2's session", e)
+			}
+		})
+	}
+}
+
 func TestEvictionPolicy(t *testing.T) {
 	const n = 64
 	tests := []struct {

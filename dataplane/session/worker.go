@@ -1,6 +1,7 @@
 package session
 
 import (
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 )
@@ -229,11 +230,11 @@ func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 	}
 	hf, hr := t.seeds.hash(&f), t.seeds.hash(&r)
 	var e Entry
-	if checkFwd && t.find(&f, hf, &e) {
+	if checkFwd && t.find(&f, hf, &e) && !w.expire(&e, now) {
 		w.stats.InsertExists++
 		return e.Handle, Exists
 	}
-	if checkRev && t.find(&r, hr, &e) {
+	if checkRev && t.find(&r, hr, &e) && !w.expire(&e, now) {
 		w.stats.InsertConflict++
 		return e.Handle, Conflict
 	}
@@ -275,7 +276,7 @@ func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 		w.stats.InsertFailedFull++
 		return Handle{}, Full
 	}
-	if t.duplicate(&r, hr, idx, &e) {
+	if w.duplicate(&r, hr, idx, &e, now) {
 		w.retract(idx, seq, hf, hr, false, true)
 		w.stats.InsertConflict++
 		return e.Handle, Conflict
@@ -286,7 +287,7 @@ func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 		w.stats.InsertFailedFull++
 		return Handle{}, Full
 	}
-	if t.duplicate(&f, hf, idx, &e) {
+	if w.duplicate(&f, hf, idx, &e, now) {
 		w.retract(idx, seq, hf, hr, true, true)
 		w.stats.InsertExists++
 		return e.Handle, Exists
@@ -300,6 +301,23 @@ func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 	}
 	w.stats.Inserted++
 	return Handle{idx: idx, seq: seq}, Inserted
+}
+
+// expire removes the session e if its lifetime ran out at now (counted
+// Expired), and reports whether it is gone: an expired session that the
+// sweep has not reached yet must not keep a new one from its keys (a
+// NAT64 pool port stays taken until the sweep comes round otherwise).
+func (w *Worker) expire(e *Entry, now int64) bool {
+	if !w.t.Expired(e, now) {
+		return false
+	}
+	if w.remove(e.Handle.idx, e.Handle.seq) {
+		w.stats.Expired++
+		return true
+	}
+	// Someone else removed it meanwhile (or it is being written).
+	w0 := atomic.LoadUint64(&w.t.entries[e.Handle.idx][0])
+	return w0Seq(w0) != e.Handle.seq || !w0Live(w0)
 }
 
 func (w *Worker) placeOrEvict(h uint64, v uint32, now int64) bool {
@@ -413,6 +431,32 @@ func (w *Worker) UpdateTCP(h Handle, dir Dir, flags uint8, now int64) (TCPState,
 		}
 		if n == w0 || atomic.CompareAndSwapUint64(&en[0], w0, n) {
 			return st, true
+		}
+	}
+}
+
+// Extend records that the session was seen at now and gives it timeout
+// class cls if that lifetime is longer than its own (a NAT64 binding
+// whose TCP session became established takes the session's longer
+// lifetime). One CAS, retried if another worker changed the control word.
+// False: the handle is stale (or cls is not a configured class).
+func (w *Worker) Extend(h Handle, cls Class, now int64) bool {
+	if h.idx >= w.t.capacity || int(cls) >= w.t.nclasses {
+		return false
+	}
+	en := &w.t.entries[h.idx]
+	tk := Ticks(now)
+	for {
+		w0 := atomic.LoadUint64(&en[0])
+		if w0Seq(w0) != h.seq || !w0Live(w0) {
+			return false
+		}
+		n := w0&^(uint64(seenMask)<<40) | uint64(tk)<<40
+		if w.t.timeoutTicks(uint8(cls)+1) > w.t.timeoutTicks(w0Class(w0)) {
+			n = n&^(0xf<<36) | uint64(cls+1)<<36
+		}
+		if n == w0 || atomic.CompareAndSwapUint64(&en[0], w0, n) {
+			return true
 		}
 	}
 }
@@ -601,4 +645,61 @@ func (t *Table) popChain() uint32 {
 			return h
 		}
 	}
+}
+
+// duplicate looks for another live entry holding key k, which an Insert
+// racing with ours (entry idx) published. All index operations are
+// sequentially consistent atomics, so of two racing inserters at least the
+// later one to publish sees the other. The rules, checked in this order:
+// another entry that has finished its Insert (not pending) wins; between
+// two pending entries the smaller index wins; and an inserter that would
+// win against a pending larger one waits for that one to decide (it backs
+// out when it sees us, or finishes if it checked before we published, and
+// then we back out). Waits only go from smaller to larger indices, so they
+// cannot form a cycle; they happen only when two inserts of one key meet.
+// A finished entry whose lifetime ran out at now holds nothing: it is
+// removed (counted Expired), as the sweep would have, and is no duplicate.
+func (w *Worker) duplicate(k *enc, h uint64, idx uint32, out *Entry, now int64) bool {
+	t := w.t
+	b := t.home(h)
+	tag := t.tag(h)
+	for p := 0; p < maxProbe; p++ {
+		bk := &t.index[b]
+		for s := 0; s < slotsUsed; s++ {
+			v := atomic.LoadUint32(&bk[s])
+			if v == 0 || v&t.tagMask != tag {
+				continue
+			}
+			o := t.slotIndex(v)
+			if o == idx || !t.match(o, k, out) {
+				continue
+			}
+			for {
+				w0 := atomic.LoadUint64(&t.entries[o][0])
+				if w0Seq(w0) != out.Handle.seq || !w0Live(w0) {
+					if t.match(o, k, out) {
+						continue // a new version (SetValue) of the same session
+					}
+					break // it backed out or was deleted: not a duplicate
+				}
+				if !w0Pending(w0) && t.Expired(out, now) {
+					if w.remove(o, out.Handle.seq) {
+						w.stats.Expired++
+					}
+					break
+				}
+				if !w0Pending(w0) || o < idx {
+					return true
+				}
+				runtime.Gosched()
+			}
+		}
+		if atomic.LoadUint32(&bk[ovfSlot]) == 0 {
+			return false
+		}
+		if b++; b == t.nb {
+			b = 0
+		}
+	}
+	return false
 }
