@@ -77,6 +77,7 @@ type daemon struct {
 	ifindex        []int
 	engine         *afxdp.Engine
 	dp             *pipeline.Dataplane
+	sweep          *sweeper // expires sessions whatever the traffic (sweep.go)
 	owned          *ebpf.Map
 	progs          []*xdpprog.Program
 	attached       []*xdpprog.Attachment
@@ -253,6 +254,7 @@ func (d *daemon) start() error {
 		return fmt.Errorf("%s: %w", d.configName(), err)
 	}
 	d.dp.UseSessions(sessions)
+	d.sweep = newSweeper(sessions)
 	d.log.Info("session table ready", "capacity", sessions.Capacity(), "bytes", sessions.Bytes())
 	if err := d.engine.Start(d.dp); err != nil {
 		return err
@@ -320,6 +322,8 @@ func (d *daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 	defer misses.Stop()
 	health := time.NewTicker(2 * time.Second)
 	defer health.Stop()
+	sweep := time.NewTicker(100 * time.Millisecond) // sweepTicks per minute
+	defer sweep.Stop()
 	// Neighbour updates come in bursts (a link flap, a subnet scan):
 	// they are applied at once but published at most every 20 ms.
 	var coalesce <-chan time.Time
@@ -368,6 +372,10 @@ func (d *daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 				dirty = false
 				n := d.nb.publish()
 				d.log.Debug("neighbour table published", "entries", n)
+			}
+		case <-sweep.C:
+			if d.sweep != nil {
+				d.sweep.tick(pipeline.Now())
 			}
 		case now := <-misses.C:
 			env := d.dp.Env()

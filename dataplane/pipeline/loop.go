@@ -45,6 +45,12 @@ func NewLoop(w *Worker, in Port, ports []Port, batch int) *Loop {
 
 var start = time.Now()
 
+// Now is the data plane's clock in ns (monotonic, from process start): the
+// time a Loop without a Clock gives its batches when the frames carry
+// none, so that other goroutines (the daemon's session sweeper) age
+// sessions on the workers' clock.
+func Now() int64 { return int64(time.Since(start)) }
+
 // RunOnce receives one batch, runs it through the pipeline and hands every
 // frame to its output port, the host path or back to its owner. It returns
 // the number of frames received and the Receive error (io.EOF at the end of
@@ -66,7 +72,7 @@ func (l *Loop) RunOnce() (int, error) {
 	case b[0].Time != 0:
 		now = b[0].Time
 	default:
-		now = int64(time.Since(start))
+		now = Now()
 	}
 	// Spare buffers for packets that become several (NAT64 fragmenting
 	// an IPv4 datagram into IPv6 fragments): lent per batch, only when
