@@ -6,7 +6,7 @@ BIN       := build/xdpgw
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: all build deps test unit vet fmtcheck lint bench bench-sessions fuzz demo clean generate
+.PHONY: all build deps test unit vet fmtcheck lint bench bench-sessions bench-ref fuzz demo clean generate
 
 all: build
 
@@ -56,6 +56,19 @@ bench: build
 # bytes per session (dataplane/session BenchmarkFill100M; needs ~8 GiB).
 bench-sessions:
 	XDPGW_BENCH_SESSIONS=$${XDPGW_BENCH_SESSIONS:-100000000} $(GO) test -run '^$$' -bench '^BenchmarkFill100M$$' -benchtime 1x -timeout 30m ./dataplane/session/
+
+# The fast paths' bare work in C (tools/speedref) next to the Go replay
+# benchmarks of the same packets, alternated three times so that both are
+# measured in the same minutes (docs/performance.md, "What this machine
+# can do").
+bench-ref: deps
+	@mkdir -p build
+	$(CC) -O2 -o build/speedref tools/speedref/speedref.c
+	$(GO) test -c -o build/replay.test ./control/replay/
+	@for r in 1 2 3; do \
+	  ./build/speedref gateway 20000000 && ./build/speedref nat64 20000000 && \
+	  ./build/replay.test -test.run '^$$' -test.bench 'GatewayFastPath/1000flows|NAT64Established/1000flows' -test.benchtime 1s | grep '^Benchmark' || exit 1; \
+	done
 
 # Runs every fuzz target for FUZZTIME each (make fuzz FUZZTIME=5m).
 fuzz: deps
