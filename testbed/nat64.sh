@@ -228,6 +228,14 @@ iperf() {
 	stop_pid "$RUN/iperf3.pid"
 }
 
+# xdpgw ctl sessions lists what the checks above left: the client's TCP
+# session to 2.2.2.11:80 (curl) and its UDP one to port 7 (socat).
+sessions_listed() {
+	out=$("$BIN" ctl --socket "$RUN/xdpgw.sock" sessions --kind nat64 --addr 2001:db8:6::7 2>&1) || { echo "$out"; return 1; }
+	echo "$out" | grep -q "tcp .*\[2001:db8:6::7\]:[0-9]* -> 2.2.2.11:80 as 198.51.100" &&
+		echo "$out" | grep -q "udp .*\[2001:db8:6::7\]:[0-9]* -> 2.2.2.11:7 as 198.51.100" || { echo "$out"; return 1; }
+}
+
 # The SYN flood: SYN_COUNT SYNs to 2.2.2.11 (limit SYN_RATE/s, a bucket of
 # one second's worth that starts full) in D seconds: about
 # SYN_COUNT - SYN_RATE*(1+D) are dropped.
@@ -308,6 +316,7 @@ test_all() {
 	check "ping -6 64:ff9b::202:20b (ICMPv6 echo <-> ICMP echo)" in_client ping -6 -n -c 3 -i 0.2 -W 2 64:ff9b::202:20b
 	check "hop limit 1: time exceeded from the NAT64 (2001:db8:6::1)" hop_at_nat64
 	check "hop limit 2: router 192.0.2.2's time exceeded translated (from 64:ff9b::c000:202)" hop_beyond_nat64
+	check "xdpgw ctl sessions: the client's TCP and UDP sessions with their pool address" sessions_listed
 	iperf
 	syn_flood
 	run_diff

@@ -259,6 +259,7 @@ func (d *daemon) startAPI(path string) {
 	// a copy keeps the handler off d.rt, which a reload replaces.
 	names := append([]string(nil), d.rt.PortNames...)
 	mux.HandleFunc("GET /v1/stats", func(w http.ResponseWriter, r *http.Request) { d.apiStats(w, names) })
+	mux.HandleFunc("GET /v1/sessions", d.apiSessions)
 	// A capture streams until its end or the API's shutdown.
 	apiStop := make(chan struct{})
 	mux.HandleFunc("GET /v1/capture", d.apiCapture(names, apiStop))

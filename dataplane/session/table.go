@@ -452,6 +452,62 @@ func (t *Table) Keys(h Handle, fwd, rev *Key) bool {
 	return false
 }
 
+// Range calls fn with each live session from entry index from on, in
+// index order, until fn returns false or the entries end, and returns the
+// index to continue from (Capacity when it reached the end). Each session
+// is a consistent snapshot: its forward key, and an Entry with Dir
+// DirForward whose Other is the reverse key. Sessions being inserted are
+// skipped; sessions created or deleted while Range runs may or may not be
+// seen. For diagnostics (xdpgw ctl sessions), not for the data path: it
+// reads every entry it passes.
+func (t *Table) Range(from int, fn func(fwd *Key, e *Entry) bool) int {
+	hwm := int(min(t.next.v.Load(), uint64(t.capacity)))
+	var fwd Key
+	var e Entry
+	for i := max(from, 0); i < hwm; i++ {
+		if t.snapshot(uint32(i), &fwd, &e) && !fn(&fwd, &e) {
+			return i + 1
+		}
+	}
+	return int(t.capacity)
+}
+
+// snapshot reads entry idx as a seqlock reader into fwd and e; false if it
+// is free, pending or kept changing.
+func (t *Table) snapshot(idx uint32, fwd *Key, e *Entry) bool {
+	en := &t.entries[idx]
+	for try := 0; try < readRetries; try++ {
+		w0 := atomic.LoadUint64(&en[0])
+		if w0&1 != 0 {
+			continue
+		}
+		if !w0Live(w0) || w0Pending(w0) {
+			return false
+		}
+		var f, r enc
+		t.keysOf(en, &f, &r)
+		v := valueOf(f.meta, atomic.LoadUint64(&en[3]), atomic.LoadUint64(&en[4]))
+		if atomic.LoadUint64(&en[0]) != w0 {
+			continue
+		}
+		decode(f.meta, f.a, f.b, f.c, fwd)
+		*e = Entry{Handle: Handle{idx: idx, seq: w0Seq(w0)}, Dir: DirForward, State: w0State(w0),
+			Class: Class(w0Class(w0) - 1), LastSeen: w0Seen(w0), Value: v}
+		decode(r.meta, r.a, r.b, r.c, &e.Other)
+		return true
+	}
+	return false
+}
+
+// Timeout is the idle lifetime of class c (rounded up to whole ticks), 0
+// for a class the table does not have.
+func (t *Table) Timeout(c Class) time.Duration {
+	if int(c) >= t.nclasses {
+		return 0
+	}
+	return time.Duration(uint64(t.timeoutTicks(uint8(c)+1)) << tickShift)
+}
+
 // Stats sums the published counters of every worker.
 func (t *Table) Stats() Stats {
 	var s Stats
@@ -462,6 +518,12 @@ func (t *Table) Stats() Stats {
 		w.pub.addTo(&s)
 	}
 	return s
+}
+
+// Idle is how long the session snapshot e has been idle at now, in whole
+// ticks (~1.07 s).
+func (t *Table) Idle(e *Entry, now int64) time.Duration {
+	return time.Duration(uint64(max(age(Ticks(now), e.LastSeen), 0)) << tickShift)
 }
 
 // Expired reports whether the session snapshot e has outlived its class's

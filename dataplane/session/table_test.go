@@ -624,3 +624,63 @@ func TestFillToCapacity(t *testing.T) {
 		t.Errorf("stats = %+v", s)
 	}
 }
+
+// TestRange: every live session once, with both keys, its state and
+// value; deleted ones not; and a dump cut short continues where it
+// stopped.
+func TestRange(t *testing.T) {
+	tab := newTable(t, session.Config{Capacity: 1000})
+	w := tab.NewWorker()
+	want := map[session.Key]session.Key{}
+	var hs []session.Handle
+	for i := range uint32(300) {
+		f, r := natKeys(i, protoUDP)
+		v := session.Value{}
+		if i%2 == 1 {
+			f, r = gwKeys(i)
+			v = session.Value{i, 2 * i, 3 * i}
+		}
+		h, res := w.Insert(&f, &r, session.ClassUDP, session.StateClosed, v, 7*sec)
+		if res != session.Inserted {
+			t.Fatalf("insert %d: %v", i, res)
+		}
+		hs = append(hs, h)
+		want[f] = r
+	}
+	for i := 0; i < 300; i += 3 {
+		var f, r session.Key
+		if !tab.Keys(hs[i], &f, &r) || !w.Delete(hs[i]) {
+			t.Fatalf("delete %d", i)
+		}
+		delete(want, f)
+	}
+	got := map[session.Key]session.Key{}
+	next, calls := 0, 0
+	for next < tab.Capacity() {
+		next = tab.Range(next, func(fwd *session.Key, e *session.Entry) bool {
+			calls++
+			if _, dup := got[*fwd]; dup {
+				t.Errorf("session %+v seen twice", *fwd)
+			}
+			got[*fwd] = e.Other
+			if e.Dir != session.DirForward || e.Class != session.ClassUDP || e.LastSeen != session.Ticks(7*sec) {
+				t.Errorf("entry %+v", e)
+			}
+			if fwd.Family == session.FamilyIPv4 && e.Value[1] != 2*e.Value[0] {
+				t.Errorf("value %v", e.Value)
+			}
+			return calls%50 != 0 // stop every 50 sessions and continue
+		})
+	}
+	if len(got) != len(want) || calls != len(want) {
+		t.Fatalf("Range saw %d sessions in %d calls, want %d", len(got), calls, len(want))
+	}
+	for f, r := range want {
+		if got[f] != r {
+			t.Errorf("%+v: reverse %+v, want %+v", f, got[f], r)
+		}
+	}
+	if d := tab.Timeout(session.ClassUDP); d < 5*time.Minute || d > 5*time.Minute+2*time.Second {
+		t.Errorf("Timeout(UDP) = %v", d)
+	}
+}
