@@ -14,14 +14,10 @@ import (
 	"xdpgw/tools/fixture"
 )
 
-// The metrics of a data plane that has seen a few frames: every line is
-// well formed, no series repeats, and the figures are the data plane's.
-func TestMetrics(t *testing.T) {
-	cfg := config.Default()
-	cfg.NAT64.SYNLimit.PerEIP = []config.EIPSYNLimit{{EIP: "2.2.2.11", Rate: 1}}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
+// testDataplane compiles cfg into a data plane with a 1024-entry session
+// table, for tests that drive its workers directly.
+func testDataplane(t *testing.T, cfg *config.Config) (*compile.Runtime, *pipeline.Dataplane) {
+	t.Helper()
 	rt, err := compile.Build(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +26,18 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rt, dp
+}
+
+// The metrics of a data plane that has seen a few frames: every line is
+// well formed, no series repeats, and the figures are the data plane's.
+func TestMetrics(t *testing.T) {
+	cfg := config.Default()
+	cfg.NAT64.SYNLimit.PerEIP = []config.EIPSYNLimit{{EIP: "2.2.2.11", Rate: 1}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	rt, dp := testDataplane(t, cfg)
 	tab := dp.Sessions()
 	w := dp.NewWorker()
 	send := func(port uint16, frame []byte) {
@@ -120,14 +128,7 @@ func TestEscapeLabel(t *testing.T) {
 
 // xdpgw ctl stats shows the traffic per EIP.
 func TestAPIStatsEIPs(t *testing.T) {
-	rt, err := compile.Build(config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dp, err := compile.NewDataplane(rt, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt, dp := testDataplane(t, config.Default())
 	w := dp.NewWorker()
 	buf := make([]byte, 4096)
 	f := fixture.New().Eth("02:00:00:00:02:07", "02:00:00:00:01:01").IPv4("1.1.1.7", "2.2.2.12").TCP(40000, 23, "S").Bytes()

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"testing"
 
-	"xdpgw/control/compile"
 	"xdpgw/control/config"
 	"xdpgw/dataplane/pipeline"
 	"xdpgw/tools/fixture"
@@ -15,14 +14,7 @@ import (
 
 // GET /v1/sessions (xdpgw ctl sessions): filters, paging, bad queries.
 func TestAPISessions(t *testing.T) {
-	rt, err := compile.Build(config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dp, err := compile.NewDataplane(rt, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, dp := testDataplane(t, config.Default())
 	w := dp.NewWorker()
 	send := func(port uint16, frame []byte) {
 		buf := make([]byte, 4096)

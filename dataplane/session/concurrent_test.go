@@ -255,7 +255,7 @@ func verifyQuiescent(t *testing.T, tab *session.Table, ids uint32, nat bool) {
 // TestConcurrentSameKey: two workers insert the same forward keys with
 // different reverse keys at the same moment; exactly one wins each.
 func TestConcurrentSameKey(t *testing.T) {
-	for _, v := range []string{"Insert", "InsertAfterMiss", "InsertNew"} {
+	for _, v := range insertVariants {
 		t.Run(v, func(t *testing.T) { shapes(t, func(t *testing.T, nat bool) { testConcurrentSameKey(t, v, nat) }) })
 	}
 }
@@ -271,8 +271,7 @@ func testConcurrentSameKey(t *testing.T, variant string, nat bool) {
 	start := make(chan struct{})
 	for wi := range 2 {
 		w := tab.NewWorker()
-		insert := map[string]func(fwd, rev *session.Key, c session.Class, st session.TCPState, v session.Value, now int64) (session.Handle, session.Result){
-			"Insert": w.Insert, "InsertAfterMiss": w.InsertAfterMiss, "InsertNew": w.InsertNew}[variant]
+		insert := insertVariant(w, variant)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -80,3 +80,15 @@ func newTable(tb testing.TB, cfg session.Config) *session.Table {
 }
 
 const sec = int64(1e9)
+
+// insertFunc is the signature of Insert and its variants.
+type insertFunc func(fwd, rev *session.Key, c session.Class, st session.TCPState, v session.Value, now int64) (session.Handle, session.Result)
+
+// insertVariants are the three ways to insert, which must give the same
+// results (InsertAfterMiss and InsertNew skip lookups before publication).
+var insertVariants = []string{"Insert", "InsertAfterMiss", "InsertNew"}
+
+// insertVariant is w's insert method of that name.
+func insertVariant(w *session.Worker, name string) insertFunc {
+	return map[string]insertFunc{"Insert": w.Insert, "InsertAfterMiss": w.InsertAfterMiss, "InsertNew": w.InsertNew}[name]
+}

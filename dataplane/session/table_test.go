@@ -112,12 +112,11 @@ func TestInsertResults(t *testing.T) {
 	// InsertAfterMiss and InsertNew skip lookups before publication; the
 	// checks after it must give the same results (taking the entry back),
 	// and leave the table as Insert does.
-	for _, variant := range []string{"Insert", "InsertAfterMiss", "InsertNew"} {
+	for _, variant := range insertVariants {
 		t.Run(variant, func(t *testing.T) {
 			tab := newTable(t, session.Config{Capacity: 3})
 			w := tab.NewWorker()
-			insert := map[string]func(fwd, rev *session.Key, c session.Class, st session.TCPState, v session.Value, now int64) (session.Handle, session.Result){
-				"Insert": w.Insert, "InsertAfterMiss": w.InsertAfterMiss, "InsertNew": w.InsertNew}[variant]
+			insert := insertVariant(w, variant)
 			h1, res := insert(&f1, &r1, session.ClassUDP, 0, session.Value{}, 0)
 			if res != session.Inserted {
 				t.Fatalf("first %s = %v", variant, res)
@@ -409,12 +408,11 @@ func TestExtend(t *testing.T) {
 // meets it removes it (counted Expired), with every insert variant, both
 // through the lookups before publication and the checks after it.
 func TestInsertOverExpired(t *testing.T) {
-	for _, variant := range []string{"Insert", "InsertAfterMiss", "InsertNew"} {
+	for _, variant := range insertVariants {
 		t.Run(variant, func(t *testing.T) {
 			tab := newTable(t, session.Config{Capacity: 10})
 			w := tab.NewWorker()
-			insert := map[string]func(fwd, rev *session.Key, c session.Class, st session.TCPState, v session.Value, now int64) (session.Handle, session.Result){
-				"Insert": w.Insert, "InsertAfterMiss": w.InsertAfterMiss, "InsertNew": w.InsertNew}[variant]
+			insert := insertVariant(w, variant)
 			f1, r1 := natKeys(1, protoUDP)
 			f2, r2 := natKeys(2, protoUDP)
 			if _, res := insert(&f1, &r1, session.ClassICMP, 0, session.Value{}, 0); res != session.Inserted {

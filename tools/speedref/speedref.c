@@ -85,6 +85,19 @@ static int ipv4ok(const uint8_t *ip, int len) {
 	       (rd16(ip + 6) & 0x3fff) == 0;
 }
 
+// nat rewrites the IPv4 address at ip+at (12: source, 16: destination) to
+// to, decrements the TTL, and updates the IPv4 and TCP checksums.
+static void nat(uint8_t *ip, int at, uint32_t to) {
+	uint8_t *l4 = ip + 20;
+	uint32_t old = rd32(ip + at);
+	wr32(ip + at, to);
+	wr16(ip + 10, upd32(rd16(ip + 10), old, to));
+	wr16(l4 + 16, upd32(rd16(l4 + 16), old, to));
+	uint16_t ttl = rd16(ip + 8);
+	ip[8]--;
+	wr16(ip + 10, upd16(rd16(ip + 10), ttl, rd16(ip + 8)));
+}
+
 // From the Internet: Eth | IPv4 | TCP -> Eth | IPv4 | GRE(key) | IPv4 | TCP.
 static int fromInternet(uint8_t *buf, int *off, int *len) {
 	uint8_t *f = buf + *off;
@@ -95,13 +108,7 @@ static int fromInternet(uint8_t *buf, int *off, int *len) {
 	struct key k = {rd32(ip + 12), rd32(ip + 16), rd16(l4), rd16(l4 + 2), 0, ip[9], 0};
 	struct flow *fl = lookup(&k);
 	if (!fl) return -1;
-	uint32_t old = rd32(ip + 16);
-	wr32(ip + 16, fl->rewrite);
-	wr16(ip + 10, upd32(rd16(ip + 10), old, fl->rewrite));
-	wr16(l4 + 16, upd32(rd16(l4 + 16), old, fl->rewrite));
-	uint16_t ttl = rd16(ip + 8);
-	ip[8]--;
-	wr16(ip + 10, upd16(rd16(ip + 10), ttl, rd16(ip + 8)));
+	nat(ip, 16, fl->rewrite);
 	int inner = *len - 14;
 	uint8_t *o = ip - 42; // Eth 14 + IPv4 20 + GRE 8
 	memcpy(o, macHost, 6);
@@ -140,13 +147,7 @@ static int fromTenant(uint8_t *buf, int *off, int *len) {
 	struct key k = {rd32(ip + 12), rd32(ip + 16), rd16(l4), rd16(l4 + 2), 1, ip[9], 0};
 	struct flow *fl = lookup(&k);
 	if (!fl) return -1;
-	uint32_t old = rd32(ip + 12);
-	wr32(ip + 12, fl->rewrite);
-	wr16(ip + 10, upd32(rd16(ip + 10), old, fl->rewrite));
-	wr16(l4 + 16, upd32(rd16(l4 + 16), old, fl->rewrite));
-	uint16_t ttl = rd16(ip + 8);
-	ip[8]--;
-	wr16(ip + 10, upd16(rd16(ip + 10), ttl, rd16(ip + 8)));
+	nat(ip, 12, fl->rewrite);
 	uint8_t *e = ip - 14;
 	memcpy(e, macClient, 6);
 	memcpy(e + 6, macInet, 6);
