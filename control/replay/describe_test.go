@@ -61,3 +61,30 @@ func TestDescribeSessions(t *testing.T) {
 		t.Errorf("address matches %v", matches)
 	}
 }
+
+// TestNAT64SessionKeys: the keys pipeline.NAT64SessionKeys builds are the
+// ones the data plane inserts for a UDP and a TCP session.
+func TestNAT64SessionKeys(t *testing.T) {
+	g := newGW(t, nil)
+	for _, proto := range []uint8{6, 17} {
+		frame := from6().UDP(5300, 7053).Bytes()
+		if proto == 6 {
+			frame = from6().TCP(5300, 7053, "S").Bytes()
+		}
+		pkt := g.expectTx(g.send(portV6, frame), portV4)
+		ip, _ := decode4(t, pkt)
+		var tport uint16
+		if proto == 6 {
+			tport = uint16(pkt.Layer(layers.LayerTypeTCP).(*layers.TCP).SrcPort)
+		} else {
+			tport = uint16(pkt.Layer(layers.LayerTypeUDP).(*layers.UDP).SrcPort)
+		}
+		f, r := pipeline.NAT64SessionKeys(proto, netip.MustParseAddr(client6).As16(), 5300,
+			[4]byte{2, 2, 2, 11}, 7053, netip.MustParseAddr(ip.SrcIP.String()).As4(), tport)
+		sw := g.dp.Sessions().NewWorker()
+		var e1, e2 session.Entry
+		if !sw.Lookup(&f, &e1) || !sw.Lookup(&r, &e2) || e1.Handle != e2.Handle || e1.Other != r || e2.Other != f {
+			t.Errorf("proto %d: keys %+v / %+v not the data plane's session (%v %v)", proto, f, r, e1, e2)
+		}
+	}
+}

@@ -148,3 +148,17 @@ func endpoint(k *session.Key, src bool) string {
 func tupleString(k *session.Key) string {
 	return "zone " + strconv.Itoa(int(k.Zone)) + " " + protoName(k.Proto) + " " + endpoint(k, true) + " -> " + endpoint(k, false)
 }
+
+// NAT64SessionKeys are the session-table keys of the NAT64 session of
+// client (X',x) with server (Y,y) over TCP or UDP, mapped to pool address
+// (T,t): the keys the data plane inserts for it, for tools and benchmarks
+// that fill a table without sending the packets (TestNAT64SessionKeys
+// checks them against the data plane's own).
+func NAT64SessionKeys(proto uint8, x6 [16]byte, x uint16, y [4]byte, yport uint16, t [4]byte, tport uint16) (fwd, rev session.Key) {
+	fwd = session.Key{Family: session.FamilyNAT64, Zone: zoneNAT64, Proto: proto, Src: x6, SrcPort: x, DstPort: yport}
+	copy(fwd.Dst[:4], y[:])
+	rev = session.Key{Family: session.FamilyIPv4, Zone: zoneNAT64, Proto: proto, SrcPort: yport, DstPort: tport}
+	copy(rev.Src[:4], y[:])
+	copy(rev.Dst[:4], t[:])
+	return fwd, rev
+}
