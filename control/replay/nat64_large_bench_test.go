@@ -111,3 +111,70 @@ func BenchmarkNAT64EstablishedLarge(b *testing.B) {
 		b.Fatalf("drops %s, hits %d", dropNames(st), st.Events[pipeline.EventNAT64Hit])
 	}
 }
+
+// BenchmarkNAT64NewSessionsFullTable: new sessions (IPv6 SYN in, BIB and
+// session created, IPv4 SYN out) into a table that is full: 8M entries of
+// live sessions (470 MiB, in DRAM), so that every new binding and session
+// first evicts the entry with the least lifetime left among its home
+// bucket's (sessions.evict: oldest). The regime of a NAT64 whose table
+// has filled, or of a flood of new clients.
+func BenchmarkNAT64NewSessionsFullTable(b *testing.B) {
+	const entries = 8 << 20
+	g := newBenchGW(b, entries, func(c *config.Config) {
+		c.NAT64.SYNLimit.Default = 0
+		c.Access = nil
+		c.NAT64.Pools = []config.Pool{{Prefix: "198.51.96.0/20", Ports: "1024-65535"}}
+		c.BGP.Announce = []string{"198.51.96.0/20"}
+		v, _ := c.FindVRF("nat64")
+		v.Routes = append(v.Routes, config.Route{Prefix: largeClients, Via: client6, Port: "v6"})
+	})
+	const start = int64(1e12)
+	sw := g.dp.Sessions().NewWorker()
+	server := [4]byte{2, 2, 2, 11}
+	for i := range uint32(entries) {
+		x6, x, t, tport := largeFlow(i)
+		f, r := pipeline.NAT64SessionKeys(17, x6, x, server, 7053, t, tport)
+		if _, res := sw.Insert(&f, &r, session.ClassUDP, session.StateClosed, session.Value{}, start); res != session.Inserted {
+			b.Fatalf("session %d: %v", i, res)
+		}
+	}
+	sw.Flush()
+	syn := fixture.New().Eth(macC6, macV6).IPv6(client6, eip6).TCP(1024, 80, "S").Bytes()
+	bufs := make([]byte, benchBatch*4096)
+	batch := make([]pipeline.Frame, benchBatch)
+	now := start
+	var j uint32
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range batch {
+			buf := bufs[i*4096 : (i+1)*4096]
+			f := buf[256:]
+			n := copy(f, syn)
+			// A new client (X',x) each packet: 2001:db8:6::/64 host
+			// j/60000+8, port 1024 + j%60000; TCP checksum at 14+40+16.
+			x := uint16(1024 + j%60000)
+			var host [4]byte
+			binary.BigEndian.PutUint32(host[:], 8+j/60000)
+			c := binary.BigEndian.Uint16(f[70:])
+			c = checksum.Update32(c, [4]byte(f[34:38]), host)
+			c = checksum.Update16(c, binary.BigEndian.Uint16(f[54:]), x)
+			copy(f[34:38], host[:])
+			binary.BigEndian.PutUint16(f[54:], x)
+			binary.BigEndian.PutUint16(f[70:], c)
+			batch[i] = pipeline.Frame{Buf: buf, Off: 256, Len: n, InPort: portV6}
+			j++
+		}
+		now += 1000
+		g.w.Process(batch, now)
+		g.w.Flush()
+	}
+	pkts := float64(b.N * benchBatch)
+	b.ReportMetric(pkts/b.Elapsed().Seconds()/1e6, "Msessions/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/pkts, "ns/session")
+	st := g.dp.Stats()
+	ts := g.dp.Sessions().Stats()
+	if st.TotalDrops() != 0 || st.Events[pipeline.EventNAT64SessionCreated] == 0 || ts.Evicted == 0 {
+		b.Fatalf("drops %s, sessions created %d, evicted %d", dropNames(st), st.Events[pipeline.EventNAT64SessionCreated], ts.Evicted)
+	}
+}

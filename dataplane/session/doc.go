@@ -186,9 +186,12 @@
 //
 // When Insert finds no free entry, or the new key's 32-bucket window has
 // no free slot, PolicyOldest removes the session with the least lifetime
-// left (an expired one first) among those in the new key's home bucket
-// (up to 15 candidates, read without locks; the delete CAS settles races
-// with other evictors and sweepers), or, when the home bucket has none
+// left (an expired one first) among a sample of 4 of those in the new
+// key's home bucket (from a slot the key's hash picks; read without locks,
+// the delete CAS settles races with other evictors and sweepers: each
+// candidate is a cache miss in a large table, and comparing 4 instead of
+// all 15 made new NAT64 sessions into a full 8M-entry table 30% cheaper,
+// BenchmarkNAT64NewSessionsFullTable), or, when the home bucket has none
 // (empty, or only entries being written: in a small table one bucket in
 // seven was empty, and a third of new NAT64 sessions were refused while
 // old ones could have gone), in the nearest bucket after it in the probe

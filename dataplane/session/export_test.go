@@ -34,17 +34,14 @@ func UsedSlots(t *Table) int {
 	return n
 }
 
-// Candidates are the entry indices referenced from the home bucket of k:
-// the sessions PolicyOldest chooses among when k's session finds no room.
-func Candidates(t *Table, k *Key) []uint32 {
+// EvictionSample are the entry indices eviction compares for a new key k
+// whose home bucket has candidates.
+func EvictionSample(t *Table, k *Key) []uint32 {
 	var x enc
 	encode(k, &x)
-	bk := &t.index[t.home(t.seeds.hash(&x))]
-	var out []uint32
-	for s := 0; s < slotsUsed; s++ {
-		if v := bk[s]; v != 0 {
-			out = append(out, t.slotIndex(v))
-		}
-	}
-	return out
+	h := t.seeds.hash(&x)
+	var idx [evictSample]uint32
+	var w0s [evictSample]uint64
+	n := t.sample(t.home(h), evictOffset(h), &idx, &w0s)
+	return idx[:n]
 }

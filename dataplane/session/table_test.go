@@ -3,6 +3,7 @@ package session_test
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -481,7 +482,7 @@ func TestEvictionPolicy(t *testing.T) {
 				seen[hs[i].Index()] = at
 			}
 			f, r := natKeys(n, protoUDP)
-			cands := session.Candidates(tab, &f)
+			cands := session.EvictionSample(tab, &f)
 			now := 200 * sec // every ICMP session (60 s) has expired; no UDP one (300 s)
 			_, res := w.Insert(&f, &r, session.ClassUDP, 0, session.Value{}, now)
 			if res != tc.want {
@@ -508,6 +509,9 @@ func TestEvictionPolicy(t *testing.T) {
 				t.Fatalf("sessions gone = %v, want one", gone)
 			}
 			g := hs[gone[0]].Index()
+			if !slices.Contains(cands, g) {
+				t.Errorf("evicted entry %d, not one of the sample %v", g, cands)
+			}
 			for _, c := range cands {
 				if tc.icmpHalf {
 					if gone[0]%2 != 0 {

@@ -525,40 +525,74 @@ func (w *Worker) Sweep(n int, now int64) int {
 	return expired
 }
 
-// evict removes, among the sessions in the home bucket of hash h (or the
-// nearest bucket after it in the probe window that has any), the one with
-// the least lifetime left (an expired one first).
+// evictSample is how many sessions of a bucket eviction compares: a
+// sample, from a slot the new key's hash picks, rather than all 15, whose
+// entries are as many cache misses in a large table (an approximation of
+// "the least lifetime left", as Redis samples keys for LRU).
+const evictSample = 4
+
+// sample fills idx and w0s with up to evictSample live, settled entries
+// (not being written or inserted) of bucket b, reading its slots from off
+// round, and returns how many.
+func (t *Table) sample(b uint64, off int, idx *[evictSample]uint32, w0s *[evictSample]uint64) int {
+	bk := &t.index[b]
+	n := 0
+	for i := 0; i < slotsUsed && n < evictSample; i++ {
+		s := off + i
+		if s >= slotsUsed {
+			s -= slotsUsed
+		}
+		v := atomic.LoadUint32(&bk[s])
+		if v == 0 {
+			continue
+		}
+		x := t.slotIndex(v)
+		w0 := atomic.LoadUint64(&t.entries[x][0])
+		if !w0Live(w0) || w0&1 != 0 || w0Pending(w0) {
+			continue
+		}
+		idx[n], w0s[n] = x, w0
+		n++
+	}
+	return n
+}
+
+// evictOffset is the slot where eviction for a key of hash h starts its
+// sample (bits the bucket choice and the tag do not use).
+func evictOffset(h uint64) int { return int(h>>16&0xffff) % slotsUsed }
+
+// evict removes, among a sample of the sessions in the home bucket of
+// hash h (or of the nearest bucket after it in the probe window that has
+// any), the one with the least lifetime left (an expired one first).
 func (w *Worker) evict(h uint64, now int64) bool {
 	t := w.t
 	tk := Ticks(now)
-	best, bestSeq, bestLeft := uint32(0), uint32(0), int64(1)<<62
+	var idx [evictSample]uint32
+	var w0s [evictSample]uint64
 	// The home bucket, or if it holds no candidate (empty, or only
 	// entries being written) the nearest bucket after it in the probe
 	// window that does: an entry freed there frees a slot where the key
 	// can be placed, and an entry for the allocator.
-	b := t.home(h)
-	for p := 0; p < maxProbe && bestLeft == int64(1)<<62; p++ {
-		bk := &t.index[b]
-		for s := 0; s < slotsUsed; s++ {
-			v := atomic.LoadUint32(&bk[s])
-			if v == 0 {
-				continue
-			}
-			idx := t.slotIndex(v)
-			w0 := atomic.LoadUint64(&t.entries[idx][0])
-			if !w0Live(w0) || w0&1 != 0 || w0Pending(w0) {
-				continue
-			}
-			left := int64(t.timeoutTicks(w0Class(w0))) - int64(age(tk, w0Seen(w0)))
-			if left < bestLeft {
-				best, bestSeq, bestLeft = idx, w0Seq(w0), left
-			}
+	b, n := t.home(h), 0
+	for p := 0; p < maxProbe; p++ {
+		if n = t.sample(b, evictOffset(h), &idx, &w0s); n > 0 {
+			break
 		}
 		if b++; b == t.nb {
 			b = 0
 		}
 	}
-	if bestLeft == int64(1)<<62 || !w.remove(best, bestSeq) {
+	if n == 0 {
+		return false
+	}
+	best, bestLeft := 0, int64(1)<<62
+	for i := range n {
+		left := int64(t.timeoutTicks(w0Class(w0s[i]))) - int64(age(tk, w0Seen(w0s[i])))
+		if left < bestLeft {
+			best, bestLeft = i, left
+		}
+	}
+	if !w.remove(idx[best], w0Seq(w0s[best])) {
 		return false
 	}
 	if bestLeft < 0 {
