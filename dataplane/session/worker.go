@@ -558,7 +558,9 @@ func (t *Table) sample(b uint64, off int, idx *[evictSample]uint32, w0s *[evictS
 }
 
 // evictOffset is the slot where eviction for a key of hash h starts its
-// sample (bits the bucket choice and the tag do not use).
+// sample: any bits of the hash do, they only spread the samples' starts
+// over the bucket (in small tables they overlap the tag's, which is of no
+// consequence).
 func evictOffset(h uint64) int { return int(h>>16&0xffff) % slotsUsed }
 
 // evict removes, among a sample of the sessions in the home bucket of
