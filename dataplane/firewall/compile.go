@@ -61,8 +61,8 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 	if !def.valid() {
 		return nil, ErrAction
 	}
-	if len(rules) >= math.MaxInt32/2 {
-		return nil, ErrTooMany
+	if len(rules) > verdictRule {
+		return nil, ErrTooMany // beyond what a verdict ref can hold
 	}
 	for i := range rules {
 		if err := check(&rules[i]); err != nil {
@@ -90,7 +90,7 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 		b.family(rules, f)
 	}
 	b.shrink()
-	if len(rs.nodes) > refMask || len(rs.cands) > refMask || len(rs.ms) > refMask {
+	if len(rs.nodes) > refMask || len(rs.cands) > refMask || len(rs.ms) >= refVerdict-refSingle {
 		return nil, ErrTooMany // beyond what a ref can address
 	}
 	return rs, nil
@@ -526,9 +526,28 @@ func (b *builder) build(set []int32, depth int) ref {
 	return id
 }
 
-// leaf returns the ref of a leaf holding set.
+// verdict returns the ref of a leaf whose every packet matches matcher m.
+func (b *builder) verdict(m int32) ref {
+	x := &b.rs.ms[m]
+	return refVerdict | ref(x.act)<<verdictAct | ref(x.rule)
+}
+
+// leaf returns the ref of a leaf holding set. A rule that sets no
+// condition at all (and is exact) matches every packet that reaches the
+// leaf: the rules after it are dropped, and if it is the first, the leaf
+// is its verdict.
 func (b *builder) leaf(set []int32) ref {
 	rs := b.rs
+	all := uint8(1<<nDims-1) | exactBit
+	for i, m := range set {
+		if b.free[m] == all {
+			if i == 0 {
+				return b.verdict(m)
+			}
+			set = set[:i+1]
+			break
+		}
+	}
 	switch len(set) {
 	case 0:
 		return refEmpty
@@ -606,6 +625,12 @@ func (b *builder) split(set []int32, depth int) ref {
 	}
 	kids := make([]ref, len(kept))
 	for j, l := range kept {
+		if len(l) == 1 && b.free[l[0]]|1<<d == all {
+			// Its only rule sets no condition but on d, where it
+			// covers the interval: no need to read its matcher.
+			kids[j] = b.verdict(l[0])
+			continue
+		}
 		kids[j] = b.build(l, depth+1)
 	}
 	rs := b.rs

@@ -323,3 +323,66 @@ func TestDifferentialRealistic(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialVerdicts compares Classify with the oracle on rules that
+// set one condition or none, which the trees answer without reading a
+// matcher (verdict leaves), mixed with rules that look alike but are not
+// exact products of their intervals (TCP flags only, IPv6 prefixes longer
+// than /64) and so must still be checked.
+func TestDifferentialVerdicts(t *testing.T) {
+	for seed := range 8 {
+		t.Run(strconv.Itoa(seed), func(t *testing.T) {
+			g := newGen(uint64(seed) + 77)
+			rules := make([]firewall.Rule, 300+100*seed)
+			for i := range rules {
+				r := firewall.Rule{Action: firewall.Action(g.r.IntN(3)), Proto: protos[g.r.IntN(len(protos))]}
+				switch g.r.IntN(10) {
+				case 0, 1, 2: // one destination port range
+					r.Proto = []uint8{firewall.ProtoTCP, firewall.ProtoUDP}[g.r.IntN(2)]
+					lo := g.port()
+					hi := min(65535, int(lo)+[]int{0, 1, 300}[g.r.IntN(3)])
+					r.DstPorts = []firewall.PortRange{{Lo: lo, Hi: uint16(hi)}}
+				case 3, 4, 5: // sources only, often AnyProto
+					r.AnyProto = g.r.IntN(2) == 0
+					r.Src = []netip.Prefix{g.prefix()}
+				case 6: // a destination only
+					r.Dst = []netip.Prefix{g.prefix()}
+				case 7: // ICMP types, or source ports, only
+					if g.r.IntN(2) == 0 {
+						r.Proto = firewall.ProtoICMP
+						r.ICMPTypes = []uint8{uint8(g.r.IntN(12))}
+					} else {
+						r.Proto = firewall.ProtoUDP
+						r.SrcPorts = []firewall.PortRange{{Lo: g.port(), Hi: 65535}}
+					}
+				case 8: // not exact: flags only, or an IPv6 source longer than /64
+					if g.r.IntN(2) == 0 {
+						r.Proto = firewall.ProtoTCP
+						r.TCPFlagsMask = uint8(1 + g.r.IntN(255))
+						r.TCPFlagsWant = uint8(g.r.IntN(256)) & r.TCPFlagsMask
+					} else {
+						a := g.bases[7+g.r.IntN(len(g.bases)-7)]
+						p, _ := a.Prefix(65 + g.r.IntN(64))
+						r.Src = []netip.Prefix{p}
+					}
+				default: // no condition but the protocol, rarely none at all
+					r.AnyProto = g.r.IntN(20) == 0
+				}
+				rules[i] = r
+			}
+			def := firewall.Action(seed % 3)
+			rs, err := firewall.Compile(rules, def)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 5000 {
+				p := g.packet(rules)
+				wa, wr := refClassify(rules, def, &p)
+				ga, gr := rs.Classify(&p)
+				if wa != ga || wr != gr {
+					t.Fatalf("packet %+v: Classify = (%v, %d), want (%v, %d)\nrule %d: %+v", p, ga, gr, wa, wr, wr, ruleAt(rules, wr))
+				}
+			}
+		})
+	}
+}

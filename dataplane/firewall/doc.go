@@ -70,7 +70,12 @@
 // The layout is chosen for cache misses, which is what a large set costs
 // (below). A child is a 32-bit ref: an interior node, or a leaf, which has
 // no node of its own (one candidate: the matcher itself; more: a count and
-// the matcher indexes in one run of cands). A node's intervals are
+// the matcher indexes in one run of cands), or a verdict: when a child's
+// only rule sets no condition but on the node's dimension (a per-port
+// accept, a source drop) or none at all, every packet that reaches it
+// matches that rule, and the ref holds the rule's index and action, so
+// the leaf costs no matcher read and no check (Compile refuses more than
+// 2^27 rules to make room). A node's intervals are
 // records {end of the interval, child}, 8 bytes when the bounds fit 32
 // bits (ports, IPv4, IPv6 up to /32), else 16, so that the child is in the
 // line of the bound that decided it; up to 16 bounds are counted without
@@ -92,8 +97,9 @@
 //
 // Classify: reduce the packet to keys; for each tree of the class, in
 // order of its lowest rule, skip it if a lower rule already matched,
-// descend, then scan the leaf's candidates (sorted by rule) until one
-// matches exactly or its index is not lower than the best so far.
+// descend, then take a verdict or scan the leaf's candidates (sorted by
+// rule) until one matches exactly or its index is not lower than the best
+// so far.
 //
 // # Costs (measured; 2 shared, noisy cores of a VM, Go 1.26)
 //

@@ -67,22 +67,31 @@ type xmatcher struct {
 
 // ref designates a subtree: an interior node, or a leaf, which needs no
 // node of its own (a descent ends in the ref of its leaf, one load
-// earlier). The top two bits say which:
+// earlier). The top bits say which:
 //
-//	00  nodes[ref]
-//	01  (radix entries only) bounds lo..lo+n of the bucket, see node
-//	10  a leaf of several candidates: cands[off] is their number n,
-//	    cands[off+1:off+1+n] their matchers sorted by rule (off 0: the
-//	    empty leaf)
-//	11  a leaf of one candidate: ms[ref&refMask]
+//	00   nodes[ref]
+//	01   (radix entries only) bounds lo..lo+n of the bucket, see node
+//	10   a leaf of several candidates: cands[off] is their number n,
+//	     cands[off+1:off+1+n] their matchers sorted by rule (off 0: the
+//	     empty leaf)
+//	110  a leaf of one candidate: ms[ref&refMask]
+//	111  a verdict: every packet that reaches it matches rule
+//	     ref&verdictRule, whose action is ref>>verdictAct&3; no matcher
+//	     is read (a rule with no condition but on the dimension of the
+//	     node above, or none at all: builder.split, builder.leaf)
 type ref = uint32
 
 const (
-	refRanged = 1 << 30
-	refList   = 2 << 30
-	refSingle = 3 << 30
-	refMask   = 1<<30 - 1
-	refEmpty  = refList // cands[0] == 0
+	refRanged  = 1 << 30
+	refList    = 2 << 30
+	refSingle  = 3 << 30
+	refVerdict = 7 << 29
+	refMask    = 1<<30 - 1
+	refEmpty   = refList // cands[0] == 0
+
+	// A verdict's action and rule.
+	verdictAct  = 27
+	verdictRule = 1<<verdictAct - 1
 
 	// Ranged radix entries: lo in the low rangedBits bits, the number of
 	// bounds above (rangedMaxN: up to the node's last bound).
@@ -211,8 +220,7 @@ func (rs *RuleSet) Classify(p *Packet) (a Action, rule int32) {
 	cl := f.classes[f.class[p.Proto]]
 	ts := rs.trees[cl.off : cl.off+cl.n]
 	ts = ts[:min(len(ts), maxTrees)]
-	var hit *matcher
-	best := int32(noRule)
+	act, best := rs.def, int32(noRule)
 	for _, t := range ts {
 		if t.minRule >= best {
 			break // trees are sorted by minRule
@@ -222,14 +230,20 @@ func (rs *RuleSet) Classify(p *Packet) (a Action, rule int32) {
 			nd := &rs.nodes[r]
 			r = rs.child(nd, k.v[nd.dim])
 		}
+		if r >= refVerdict {
+			if v := int32(r & verdictRule); v < best {
+				act, best = Action(r>>verdictAct&3), v
+			}
+			continue
+		}
 		if m := rs.scan(r, &k, best); m != nil {
-			hit, best = m, m.rule
+			act, best = m.act, m.rule
 		}
 	}
-	if hit == nil {
-		return rs.def, -1
+	if best == noRule {
+		return act, -1
 	}
-	return hit.act, hit.rule
+	return act, best
 }
 
 // scan returns the first candidate of leaf r below best that matches k,
