@@ -61,7 +61,7 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 	if !def.valid() {
 		return nil, ErrAction
 	}
-	if len(rules) > verdictRule {
+	if len(rules) >= noRule {
 		return nil, ErrTooMany // beyond what a verdict ref can hold
 	}
 	for i := range rules {
@@ -74,7 +74,7 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 		actions: make([]Action, len(rules)),
 		names:   make([]string, len(rules)),
 		hits:    make([]atomic.Uint64, len(rules)+1),
-		cands:   []uint32{0}, // the empty leaf
+		cands:   []uint32{0}, // an empty list, never referred to
 	}
 	for i := range rules {
 		rs.actions[i] = rules[i].Action
@@ -529,7 +529,7 @@ func (b *builder) build(set []int32, depth int) ref {
 // verdict returns the ref of a leaf whose every packet matches matcher m.
 func (b *builder) verdict(m int32) ref {
 	x := &b.rs.ms[m]
-	return refVerdict | ref(x.act)<<verdictAct | ref(x.rule)
+	return refVerdict | ref(x.rule)<<2 | ref(x.act)
 }
 
 // leaf returns the ref of a leaf holding set. A rule that sets no

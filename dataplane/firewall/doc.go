@@ -74,8 +74,10 @@
 // only rule sets no condition but on the node's dimension (a per-port
 // accept, a source drop) or none at all, every packet that reaches it
 // matches that rule, and the ref holds the rule's index and action, so
-// the leaf costs no matcher read and no check (Compile refuses more than
-// 2^27 rules to make room). A node's intervals are
+// the leaf costs no matcher read and no check (Compile refuses 2^27-1
+// rules or more to make room). The empty leaf is a verdict too, of a rule
+// index above all others: a descent that ends in either costs one CMOV
+// and no branch that would depend on the packet. A node's intervals are
 // records {end of the interval, child}, 8 bytes when the bounds fit 32
 // bits (ports, IPv4, IPv6 up to /32), else 16, so that the child is in the
 // line of the bound that decided it; up to 16 bounds are counted without
