@@ -325,10 +325,11 @@ func TestDifferentialRealistic(t *testing.T) {
 }
 
 // TestDifferentialVerdicts compares Classify with the oracle on rules that
-// set one condition or none, which the trees answer without reading a
-// matcher (verdict leaves), mixed with rules that look alike but are not
-// exact products of their intervals (TCP flags only, IPv6 prefixes longer
-// than /64) and so must still be checked.
+// set one condition or none, or two (a port and a prefix) that the path to
+// a leaf cuts both, which the trees answer without reading a matcher
+// (verdict leaves), mixed with rules that look alike but are not exact
+// products of their intervals (TCP flags only, IPv6 prefixes longer than
+// /64) and so must still be checked.
 func TestDifferentialVerdicts(t *testing.T) {
 	for seed := range 8 {
 		t.Run(strconv.Itoa(seed), func(t *testing.T) {
@@ -345,8 +346,16 @@ func TestDifferentialVerdicts(t *testing.T) {
 				case 3, 4, 5: // sources only, often AnyProto
 					r.AnyProto = g.r.IntN(2) == 0
 					r.Src = []netip.Prefix{g.prefix()}
-				case 6: // a destination only
+				case 6: // a destination only, or (path) one of a few ports and a prefix
 					r.Dst = []netip.Prefix{g.prefix()}
+					if g.r.IntN(2) == 0 {
+						p := []uint16{22, 80, 443}[g.r.IntN(3)]
+						r.Proto = firewall.ProtoTCP
+						r.DstPorts = []firewall.PortRange{{Lo: p, Hi: p}}
+						if g.r.IntN(2) == 0 {
+							r.Src, r.Dst = r.Dst, nil
+						}
+					}
 				case 7: // ICMP types, or source ports, only
 					if g.r.IntN(2) == 0 {
 						r.Proto = firewall.ProtoICMP

@@ -55,15 +55,18 @@
 // only if its largest child has at most 7/8 of the rules and replication
 // is at most 16x (plus 64). A child's list ends at the first rule that
 // matches all of its interval: one with no condition but on the cut
-// dimension (and no TCP flags, no IPv6 prefix longer than /64) matches
-// every packet that reaches the child, so the rules after it can never
-// be the first match. Per-port accepts and source-less port ranges end
+// dimension and the dimensions cut above it (and no TCP flags, no IPv6
+// prefix longer than /64) matches every packet that reaches the child,
+// since every rule of a child's list covers the child's interval (the
+// intervals are unions of elementary ones), so the rules after it can
+// never be the first match. Per-port accepts and source-less port ranges end
 // most port intervals' lists this way: the 10,000-rule set has 8.9k leaf
 // candidates instead of 125k, and its port trees are one node deep.
 // Adjacent intervals with the same rules are
-// joined, and children with identical rule lists share one subtree (the
-// children are computed over the whole domain, not clipped to the path,
-// so a shared subtree is correct wherever it is reached). Sets of at most
+// joined, and children with identical rule lists and the same dimensions
+// cut above them share one subtree (the children are computed over the
+// whole domain, not clipped to the path, so a shared subtree is correct
+// wherever it is reached). Sets of at most
 // leafSize (6) rules, depth 8, or a spent replication budget (48 entries
 // per rule + 64 Ki) make a leaf.
 //
@@ -71,8 +74,9 @@
 // (below). A child is a 32-bit ref: an interior node, or a leaf, which has
 // no node of its own (one candidate: the matcher itself; more: a count and
 // the matcher indexes in one run of cands), or a verdict: when a child's
-// only rule sets no condition but on the node's dimension (a per-port
-// accept, a source drop) or none at all, every packet that reaches it
+// first rule sets no condition but on the dimensions cut on the way (a
+// per-port accept, a source drop, an admin network to port 22 under a
+// port node), or none at all, every packet that reaches it
 // matches that rule, and the ref holds the rule's index and action, so
 // the leaf costs no matcher read and no check (Compile refuses 2^27-1
 // rules or more to make room). The empty leaf is a verdict too, of a rule
