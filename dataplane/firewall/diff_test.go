@@ -395,3 +395,79 @@ func TestDifferentialVerdicts(t *testing.T) {
 		})
 	}
 }
+
+// TestDifferentialBuckets compares Classify with the oracle at every bound
+// of nodes with a radix index whose buckets hold a few bounds each (the
+// records of a ranged bucket, the node's last record and what follows it
+// in the flat arrays): ports exhaustively, and addresses (IPv4, and IPv6
+// with 16-byte records) at and around each bound, up to the largest key.
+func TestDifferentialBuckets(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	var rules []firewall.Rule
+	for i := range 300 {
+		lo := uint16(r.IntN(65536))
+		if i%50 == 0 {
+			lo = 65535 - uint16(i/50)
+		}
+		hi := lo + uint16(min(r.IntN(4), int(65535-lo)))
+		rules = append(rules, firewall.Rule{Action: firewall.Action(i % 3), Proto: firewall.ProtoTCP, DstPorts: ports(lo, hi)})
+	}
+	rs, err := firewall.Compile(rules, firewall.ActionAccept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pkt(firewall.ProtoTCP, "1.2.3.4", "5.6.7.8", 1000, 0)
+	for port := range 65536 {
+		p.DstPort = uint16(port)
+		wa, wr := refClassify(rules, firewall.ActionAccept, &p)
+		if ga, gr := rs.Classify(&p); wa != ga || wr != gr {
+			t.Fatalf("port %d: Classify = (%v, %d), want (%v, %d)", port, ga, gr, wa, wr)
+		}
+	}
+	for _, v6 := range []bool{false, true} {
+		rules = rules[:0]
+		var addrs []netip.Addr
+		for i := range 400 {
+			var b [16]byte
+			for j := range b {
+				b[j] = byte(r.IntN(256))
+			}
+			if i < 2 { // the top of the space, in a bucket of few bounds
+				for j := range b {
+					b[j] = 0xff
+				}
+				b[1] ^= byte(i)
+			}
+			a, bits := netip.AddrFrom16(b), 128-[]int{0, 1, 8, 60, 70, 100}[r.IntN(6)]
+			if !v6 {
+				a, bits = netip.AddrFrom4([4]byte(b[:4])), 32-r.IntN(12)
+			}
+			pre := netip.PrefixFrom(a, bits).Masked()
+			rules = append(rules, firewall.Rule{Action: firewall.Action(i % 3), AnyProto: true, Src: []netip.Prefix{pre}})
+			last := pre.Addr()
+			for last.Next().IsValid() && pre.Contains(last.Next()) && last.BitLen()-pre.Bits() < 16 {
+				last = last.Next()
+			}
+			addrs = append(addrs, pre.Addr(), pre.Addr().Prev(), last, last.Next())
+		}
+		if v6 {
+			addrs = append(addrs, netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), netip.IPv6Unspecified())
+		} else {
+			addrs = append(addrs, netip.MustParseAddr("255.255.255.255"), netip.IPv4Unspecified())
+		}
+		rs, err := firewall.Compile(rules, firewall.ActionAccept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range addrs {
+			if !a.IsValid() {
+				continue
+			}
+			p := pkt(firewall.ProtoUDP, a.String(), a.String(), 1, 2)
+			wa, wr := refClassify(rules, firewall.ActionAccept, &p)
+			if ga, gr := rs.Classify(&p); wa != ga || wr != gr {
+				t.Fatalf("src %v: Classify = (%v, %d), want (%v, %d)", a, ga, gr, wa, wr)
+			}
+		}
+	}
+}
