@@ -128,8 +128,15 @@
 // rules x 1 tenant, same run): medians 2.2x and 2.4x with one shared
 // set; the minima of many short interleaved runs at a quiet time, 40 and
 // 87 ns, 2.15x; in a quieter phase, one run: medians 58 and 118 ns
-// (2.02x), ten alternating runs: 58 and 126 ns (2.18x). The goal (2x) is
-// NOT met. Against the previous layout
+// (2.02x), ten alternating runs: 58 and 126 ns (2.18x), before verdict
+// leaves. With them (and the empty leaf a verdict, and coverage along the
+// path), interleaved runs of both builds, 16 rounds of 0.5 s in a slow,
+// noisy phase: 10,000 x 10,000 min 133 -> 113 ns, median 223 -> 149; 10
+// rules 60.5 -> 60.1, 80.3 -> 79.6; ratio of minima 2.20 -> 1.87, of
+// medians 2.78 -> 1.88 (per-round ratios 1.35-3.8: the VM's speed moves
+// within a round). One -count 5 run: medians 59.7 and 121.5 ns (2.04x).
+// The goal (2x) is met by medians of interleaved runs, not reliably in
+// every phase. Against the previous layout
 // (2.9x), in interleaved runs of both builds: 10,000 x 10,000 medians
 // 225 -> 161 ns, 10 rules 64 -> 67 ns (noise). Ending lists at rules that
 // cover their interval, one shared tree for the AnyProto rules and radix
@@ -137,12 +144,25 @@
 // which with the benchmark's 3 MiB packet stream now fits the 2 MiB L2
 // (cachegrind: 0.15 L2 misses per packet beyond the stream, was about 1).
 // What the 10,000-rule case still pays over the 10-rule one (cachegrind,
-// per packet): about 4 L1 misses (a radix entry per tree root, 0.7 for
-// the records of ranged buckets, 1.3 for leaf candidates and matchers; an
-// L2 hit costs 5-7 ns here), 3.3 more branch mispredictions (leaf kinds
-// and radix entry kinds vary per packet, where the 10-rule case always
-// scans the same leaf) and 180 more instructions (three trees instead of
-// one leaf; 516 against 334). Trials that did not measurably help in the
+// per packet, with verdict leaves): 4.3 more L1 misses (5.05 against
+// 0.75: the Table's slot 0.95, a radix entry per tree root 1.7, the
+// records of ranged buckets 0.64, leaf candidates and matchers about 0.6;
+// an L2 hit costs 5-7 ns here), 1.8 more branch mispredictions (3.7
+// against 1.9: radix entry kinds 0.85, the count of a ranged bucket's
+// bounds 0.6, leaf kinds; the 10-rule case always scans the same leaf)
+// and 75 more instructions (464 against 389; two or three trees instead
+// of one leaf). Before verdict leaves: 5.1 misses, 4.3 mispredictions,
+// 520 instructions. Trials without a gain by time (each A/B in
+// interleaved runs): descending with the radix entry inline in Classify
+// (-17 instructions); a radix lookup without any branch (a child read as
+// an empty bucket at the node's first record, bounds counted four at a
+// time, the result chosen by a mask: -1.3 mispredictions but +160
+// instructions, slower); only the bucket count branch-free (four records
+// read past padding, capped at the bucket's count: -0.16 mispredictions,
+// +0.15 misses); loading every root's radix entry before descending;
+// walking every tree without the minRule break; the root's radix
+// parameters copied into the tree (-31 instructions, +6 in the 10-rule
+// case). Earlier trials that did not measurably help in the
 // noise: 12-byte radix buckets holding both children of a one-bound
 // bucket (no branch, but 3x the index), descending every tree before
 // scanning (overlapping the trees' misses), twice the radix buckets, a
@@ -153,7 +173,8 @@
 // the cases: the same set costs 112-133 ns with 1 tenant and 112-126
 // with 10,000 in one run (other runs: 93-97 against 108-111).
 // 0 allocs/op throughout. Compile: 10,000 rules in 42-47 ms (18 MB of
-// garbage), 1,000 in 3.3-3.5 ms.
+// garbage), 1,000 in 3.3-3.5 ms; verdict leaves changed neither (985,546
+// B for the 10,000-rule set, 45-47 ms at a quiet time).
 //
 // # Worst case
 //
