@@ -163,6 +163,16 @@ type job struct {
 
 // benchClassify classifies pre-generated packets of random tenants; each
 // (tenant, direction) slot holds one of `distinct` compiled rule sets.
+//
+// Packets are aimed at the slot's own rules, so their protocol mix follows
+// the set: the 10-rule set (seed 0: 4 UDP rules, 1 ICMP) gets 63% TCP,
+// 30% UDP, 7.5% ICMP; the 10,000-rule set 86% TCP, 10% UDP, 4% ICMP, 4%
+// IPv6. A TCP packet walks three trees of the large set (ports, sources,
+// the TCP-flags rule), a UDP one two, so the difference counts against
+// the large case, not for it; both cases classify every packet in full.
+// The 10,000 tenants share one compiled set (sets=1), so the 10,000 x
+// 10,000 case keeps 1 MiB of rules in L2, not 10,000 distinct sets (see
+// sets=8 for more cache pressure).
 func benchClassify(b *testing.B, rules, tenants, distinct int) {
 	sets := make([]*firewall.RuleSet, distinct)
 	ruleLists := make([][]firewall.Rule, distinct)

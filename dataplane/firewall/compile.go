@@ -61,8 +61,8 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 	if !def.valid() {
 		return nil, ErrAction
 	}
-	if len(rules) >= math.MaxInt32/2 {
-		return nil, ErrTooMany
+	if len(rules) >= noRule {
+		return nil, ErrTooMany // beyond what a verdict ref can hold
 	}
 	for i := range rules {
 		if err := check(&rules[i]); err != nil {
@@ -74,7 +74,7 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 		actions: make([]Action, len(rules)),
 		names:   make([]string, len(rules)),
 		hits:    make([]atomic.Uint64, len(rules)+1),
-		cands:   []uint32{0}, // the empty leaf
+		cands:   []uint32{0}, // an empty list, never referred to
 	}
 	for i := range rules {
 		rs.actions[i] = rules[i].Action
@@ -90,7 +90,7 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 		b.family(rules, f)
 	}
 	b.shrink()
-	if len(rs.nodes) > refMask || len(rs.cands) > refMask || len(rs.ms) > refMask {
+	if len(rs.nodes) > refMask || len(rs.cands) > refMask || len(rs.ms) >= refVerdict-refSingle {
 		return nil, ErrTooMany // beyond what a ref can address
 	}
 	return rs, nil
@@ -495,7 +495,7 @@ func (b *builder) class(set []int32) span {
 		if len(g) == 0 {
 			continue
 		}
-		root := b.build(g, 0)
+		root := b.build(g, 0, 0)
 		rs.trees = append(rs.trees, tree{root: root, minRule: rs.ms[g[0]].rule})
 		s.n++
 	}
@@ -503,32 +503,65 @@ func (b *builder) class(set []int32) span {
 	return s
 }
 
-func setKey(set []int32) string {
-	k := make([]byte, 4*len(set))
+func setKey(set []int32, path uint8) string {
+	k := make([]byte, 4*len(set)+1)
 	for i, m := range set {
 		binary.LittleEndian.PutUint32(k[4*i:], uint32(m))
 	}
+	k[len(k)-1] = path
 	return string(k)
 }
 
 // build returns the node that classifies among set (matcher ids sorted by
-// rule). Identical sets share one subtree: a child's set is every rule
-// that intersects the child's interval over the whole domain (intervals
-// are not clipped to the path's region), so a subtree is correct wherever
-// it is reached.
-func (b *builder) build(set []int32, depth int) ref {
-	k := setKey(set)
+// rule); path holds the dimensions cut on the way to it (bit d). Identical
+// sets share one subtree: a child's set is every rule that intersects the
+// child's interval over the whole domain (intervals are not clipped to the
+// path's region), so a subtree is correct wherever it is reached with the
+// same path.
+//
+// Every rule of a child's set covers the child's interval on the cut
+// dimension (the intervals are unions of elementary ones, each covered by
+// a rule or disjoint from it, and joined only if their lists are equal),
+// so every rule of set covers the region of every packet that reaches it
+// on each dimension of path: a rule that sets no condition but on those
+// matches all those packets (covers).
+func (b *builder) build(set []int32, depth int, path uint8) ref {
+	k := setKey(set, path)
 	if id, ok := b.memo[k]; ok {
 		return id
 	}
-	id := b.split(set, depth)
+	id := b.split(set, depth, path)
 	b.memo[k] = id
 	return id
 }
 
-// leaf returns the ref of a leaf holding set.
-func (b *builder) leaf(set []int32) ref {
+// covers reports whether matcher m matches every packet that reaches a
+// set holding it by a path cutting the dimensions of path (build).
+func (b *builder) covers(m int32, path uint8) bool {
+	return b.free[m]|path == 1<<nDims-1|exactBit
+}
+
+// verdict returns the ref of a leaf whose every packet matches matcher m.
+func (b *builder) verdict(m int32) ref {
+	x := &b.rs.ms[m]
+	return refVerdict | ref(x.rule)<<2 | ref(x.act)
+}
+
+// leaf returns the ref of a leaf holding set, reached by path (build). A
+// rule that covers the leaf matches every packet that reaches it: the
+// rules after it are dropped, and if it is the first, the leaf is its
+// verdict.
+func (b *builder) leaf(set []int32, path uint8) ref {
 	rs := b.rs
+	for i, m := range set {
+		if b.covers(m, path) {
+			if i == 0 {
+				return b.verdict(m)
+			}
+			set = set[:i+1]
+			break
+		}
+	}
 	switch len(set) {
 	case 0:
 		return refEmpty
@@ -552,9 +585,9 @@ type cut struct {
 	sum      int
 }
 
-func (b *builder) split(set []int32, depth int) ref {
+func (b *builder) split(set []int32, depth int, path uint8) ref {
 	if len(set) <= leafSize || depth >= maxDepth || b.budget <= 0 {
-		return b.leaf(set)
+		return b.leaf(set, path)
 	}
 	best := cut{dim: -1}
 	for d := range nDims {
@@ -567,20 +600,18 @@ func (b *builder) split(set []int32, depth int) ref {
 		}
 	}
 	if best.dim < 0 {
-		return b.leaf(set)
+		return b.leaf(set, path)
 	}
 	// Materialise the children: rules in order, so each list stays sorted.
-	// A rule that sets no condition but on d (and is exact) matches every
-	// packet of each interval it covers: the rules after it there can
-	// never be the first match, so the interval's list ends with it
-	// (closed). The child is correct wherever it is reached, since any
-	// packet that reaches it is in the interval.
+	// A rule that sets no condition but on d and the dimensions of path
+	// (and is exact) matches every packet that reaches an interval it
+	// covers (build): the rules after it there can never be the first
+	// match, so the interval's list ends with it (closed).
 	d := best.dim
 	lists := make([][]int32, len(best.bounds)+1)
 	closed := make([]bool, len(lists))
-	all := uint8(1<<nDims-1) | exactBit
 	for _, m := range set {
-		total := b.free[m]|1<<d == all
+		total := b.covers(m, path|1<<d)
 		for _, x := range b.ivs[m][d] {
 			ia, ib := countLE(best.bounds, x.lo), countLE(best.bounds, x.hi)
 			for j := ia; j <= ib; j++ {
@@ -602,11 +633,11 @@ func (b *builder) split(set []int32, depth int) ref {
 		kept = append(kept, lists[j])
 	}
 	if len(kept) == 1 {
-		return b.leaf(set)
+		return b.leaf(set, path)
 	}
 	kids := make([]ref, len(kept))
 	for j, l := range kept {
-		kids[j] = b.build(l, depth+1)
+		kids[j] = b.build(l, depth+1, path|1<<d)
 	}
 	rs := b.rs
 	nd := node{dim: uint8(d), n: uint32(len(bounds))}

@@ -323,3 +323,151 @@ func TestDifferentialRealistic(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialVerdicts compares Classify with the oracle on rules that
+// set one condition or none, or two (a port and a prefix) that the path to
+// a leaf cuts both, which the trees answer without reading a matcher
+// (verdict leaves), mixed with rules that look alike but are not exact
+// products of their intervals (TCP flags only, IPv6 prefixes longer than
+// /64) and so must still be checked.
+func TestDifferentialVerdicts(t *testing.T) {
+	for seed := range 8 {
+		t.Run(strconv.Itoa(seed), func(t *testing.T) {
+			g := newGen(uint64(seed) + 77)
+			rules := make([]firewall.Rule, 300+100*seed)
+			for i := range rules {
+				r := firewall.Rule{Action: firewall.Action(g.r.IntN(3)), Proto: protos[g.r.IntN(len(protos))]}
+				switch g.r.IntN(10) {
+				case 0, 1, 2: // one destination port range
+					r.Proto = []uint8{firewall.ProtoTCP, firewall.ProtoUDP}[g.r.IntN(2)]
+					lo := g.port()
+					hi := min(65535, int(lo)+[]int{0, 1, 300}[g.r.IntN(3)])
+					r.DstPorts = []firewall.PortRange{{Lo: lo, Hi: uint16(hi)}}
+				case 3, 4, 5: // sources only, often AnyProto
+					r.AnyProto = g.r.IntN(2) == 0
+					r.Src = []netip.Prefix{g.prefix()}
+				case 6: // a destination only, or (path) one of a few ports and a prefix
+					r.Dst = []netip.Prefix{g.prefix()}
+					if g.r.IntN(2) == 0 {
+						p := []uint16{22, 80, 443}[g.r.IntN(3)]
+						r.Proto = firewall.ProtoTCP
+						r.DstPorts = []firewall.PortRange{{Lo: p, Hi: p}}
+						if g.r.IntN(2) == 0 {
+							r.Src, r.Dst = r.Dst, nil
+						}
+					}
+				case 7: // ICMP types, or source ports, only
+					if g.r.IntN(2) == 0 {
+						r.Proto = firewall.ProtoICMP
+						r.ICMPTypes = []uint8{uint8(g.r.IntN(12))}
+					} else {
+						r.Proto = firewall.ProtoUDP
+						r.SrcPorts = []firewall.PortRange{{Lo: g.port(), Hi: 65535}}
+					}
+				case 8: // not exact: flags only, or an IPv6 source longer than /64
+					if g.r.IntN(2) == 0 {
+						r.Proto = firewall.ProtoTCP
+						r.TCPFlagsMask = uint8(1 + g.r.IntN(255))
+						r.TCPFlagsWant = uint8(g.r.IntN(256)) & r.TCPFlagsMask
+					} else {
+						a := g.bases[7+g.r.IntN(len(g.bases)-7)]
+						p, _ := a.Prefix(65 + g.r.IntN(64))
+						r.Src = []netip.Prefix{p}
+					}
+				default: // no condition but the protocol, rarely none at all
+					r.AnyProto = g.r.IntN(20) == 0
+				}
+				rules[i] = r
+			}
+			def := firewall.Action(seed % 3)
+			rs, err := firewall.Compile(rules, def)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 5000 {
+				p := g.packet(rules)
+				wa, wr := refClassify(rules, def, &p)
+				ga, gr := rs.Classify(&p)
+				if wa != ga || wr != gr {
+					t.Fatalf("packet %+v: Classify = (%v, %d), want (%v, %d)\nrule %d: %+v", p, ga, gr, wa, wr, wr, ruleAt(rules, wr))
+				}
+			}
+		})
+	}
+}
+
+// TestDifferentialBuckets compares Classify with the oracle at every bound
+// of nodes with a radix index whose buckets hold a few bounds each (the
+// records of a ranged bucket, the node's last record and what follows it
+// in the flat arrays): ports exhaustively, and addresses (IPv4, and IPv6
+// with 16-byte records) at and around each bound, up to the largest key.
+func TestDifferentialBuckets(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	var rules []firewall.Rule
+	for i := range 300 {
+		lo := uint16(r.IntN(65536))
+		if i%50 == 0 {
+			lo = 65535 - uint16(i/50)
+		}
+		hi := lo + uint16(min(r.IntN(4), int(65535-lo)))
+		rules = append(rules, firewall.Rule{Action: firewall.Action(i % 3), Proto: firewall.ProtoTCP, DstPorts: ports(lo, hi)})
+	}
+	rs, err := firewall.Compile(rules, firewall.ActionAccept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pkt(firewall.ProtoTCP, "1.2.3.4", "5.6.7.8", 1000, 0)
+	for port := range 65536 {
+		p.DstPort = uint16(port)
+		wa, wr := refClassify(rules, firewall.ActionAccept, &p)
+		if ga, gr := rs.Classify(&p); wa != ga || wr != gr {
+			t.Fatalf("port %d: Classify = (%v, %d), want (%v, %d)", port, ga, gr, wa, wr)
+		}
+	}
+	for _, v6 := range []bool{false, true} {
+		rules = rules[:0]
+		var addrs []netip.Addr
+		for i := range 400 {
+			var b [16]byte
+			for j := range b {
+				b[j] = byte(r.IntN(256))
+			}
+			if i < 2 { // the top of the space, in a bucket of few bounds
+				for j := range b {
+					b[j] = 0xff
+				}
+				b[1] ^= byte(i)
+			}
+			a, bits := netip.AddrFrom16(b), 128-[]int{0, 1, 8, 60, 70, 100}[r.IntN(6)]
+			if !v6 {
+				a, bits = netip.AddrFrom4([4]byte(b[:4])), 32-r.IntN(12)
+			}
+			pre := netip.PrefixFrom(a, bits).Masked()
+			rules = append(rules, firewall.Rule{Action: firewall.Action(i % 3), AnyProto: true, Src: []netip.Prefix{pre}})
+			last := pre.Addr()
+			for last.Next().IsValid() && pre.Contains(last.Next()) && last.BitLen()-pre.Bits() < 16 {
+				last = last.Next()
+			}
+			addrs = append(addrs, pre.Addr(), pre.Addr().Prev(), last, last.Next())
+		}
+		if v6 {
+			addrs = append(addrs, netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), netip.IPv6Unspecified())
+		} else {
+			addrs = append(addrs, netip.MustParseAddr("255.255.255.255"), netip.IPv4Unspecified())
+		}
+		rs, err := firewall.Compile(rules, firewall.ActionAccept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range addrs {
+			if !a.IsValid() {
+				continue
+			}
+			p := pkt(firewall.ProtoUDP, a.String(), a.String(), 1, 2)
+			wa, wr := refClassify(rules, firewall.ActionAccept, &p)
+			if ga, gr := rs.Classify(&p); wa != ga || wr != gr {
+				t.Fatalf("src %v: Classify = (%v, %d), want (%v, %d)", a, ga, gr, wa, wr)
+			}
+		}
+	}
+}

@@ -55,22 +55,33 @@
 // only if its largest child has at most 7/8 of the rules and replication
 // is at most 16x (plus 64). A child's list ends at the first rule that
 // matches all of its interval: one with no condition but on the cut
-// dimension (and no TCP flags, no IPv6 prefix longer than /64) matches
-// every packet that reaches the child, so the rules after it can never
-// be the first match. Per-port accepts and source-less port ranges end
+// dimension and the dimensions cut above it (and no TCP flags, no IPv6
+// prefix longer than /64) matches every packet that reaches the child,
+// since every rule of a child's list covers the child's interval (the
+// intervals are unions of elementary ones), so the rules after it can
+// never be the first match. Per-port accepts and source-less port ranges end
 // most port intervals' lists this way: the 10,000-rule set has 8.9k leaf
 // candidates instead of 125k, and its port trees are one node deep.
 // Adjacent intervals with the same rules are
-// joined, and children with identical rule lists share one subtree (the
-// children are computed over the whole domain, not clipped to the path,
-// so a shared subtree is correct wherever it is reached). Sets of at most
+// joined, and children with identical rule lists and the same dimensions
+// cut above them share one subtree (the children are computed over the
+// whole domain, not clipped to the path, so a shared subtree is correct
+// wherever it is reached). Sets of at most
 // leafSize (6) rules, depth 8, or a spent replication budget (48 entries
 // per rule + 64 Ki) make a leaf.
 //
 // The layout is chosen for cache misses, which is what a large set costs
 // (below). A child is a 32-bit ref: an interior node, or a leaf, which has
 // no node of its own (one candidate: the matcher itself; more: a count and
-// the matcher indexes in one run of cands). A node's intervals are
+// the matcher indexes in one run of cands), or a verdict: when a child's
+// first rule sets no condition but on the dimensions cut on the way (a
+// per-port accept, a source drop, an admin network to port 22 under a
+// port node), or none at all, every packet that reaches it
+// matches that rule, and the ref holds the rule's index and action, so
+// the leaf costs no matcher read and no check (Compile refuses 2^27-1
+// rules or more to make room). The empty leaf is a verdict too, of a rule
+// index above all others: a descent that ends in either costs one CMOV
+// and no branch that would depend on the packet. A node's intervals are
 // records {end of the interval, child}, 8 bytes when the bounds fit 32
 // bits (ports, IPv4, IPv6 up to /32), else 16, so that the child is in the
 // line of the bound that decided it; up to 16 bounds are counted without
@@ -92,8 +103,9 @@
 //
 // Classify: reduce the packet to keys; for each tree of the class, in
 // order of its lowest rule, skip it if a lower rule already matched,
-// descend, then scan the leaf's candidates (sorted by rule) until one
-// matches exactly or its index is not lower than the best so far.
+// descend, then take a verdict or scan the leaf's candidates (sorted by
+// rule) until one matches exactly or its index is not lower than the best
+// so far.
 //
 // # Costs (measured; 2 shared, noisy cores of a VM, Go 1.26)
 //
@@ -116,8 +128,20 @@
 // rules x 1 tenant, same run): medians 2.2x and 2.4x with one shared
 // set; the minima of many short interleaved runs at a quiet time, 40 and
 // 87 ns, 2.15x; in a quieter phase, one run: medians 58 and 118 ns
-// (2.02x), ten alternating runs: 58 and 126 ns (2.18x). The goal (2x) is
-// NOT met. Against the previous layout
+// (2.02x), ten alternating runs: 58 and 126 ns (2.18x), before verdict
+// leaves. With them (and the empty leaf a verdict, and coverage along the
+// path), interleaved runs of both builds, 12 rounds of 1 s in a calmer
+// phase: 10,000 x 10,000 min 102.5 -> 81.8 ns, median 128.2 -> 104.8; 10
+// rules 42.1 -> 44.2, 55.6 -> 56.7 (noise: 12 rounds of the 10-rule case
+// alone, final/base median 0.996); ratio of minima 2.44 -> 1.85, of
+// medians 2.31 -> 1.85, per-round ratios 2.18-2.98 -> 1.63-2.11. In a
+// slow, noisy phase (16 rounds of 0.5 s): ratio of medians 2.78 -> 1.88.
+// One -count 5 run of the command above: medians 59.7 and 121.5 ns
+// (2.04x); another, whose 10-rule runs fell in a quiet moment (41.4 ns,
+// the 10,000-rule ones 30 s later at 103.2): 2.49x. The goal (2x) is met
+// by the medians of interleaved runs, not in every run: a quiet phase
+// speeds the 10-rule case (pure computation) more than the large one
+// (L2 hits). Against the previous layout
 // (2.9x), in interleaved runs of both builds: 10,000 x 10,000 medians
 // 225 -> 161 ns, 10 rules 64 -> 67 ns (noise). Ending lists at rules that
 // cover their interval, one shared tree for the AnyProto rules and radix
@@ -125,12 +149,25 @@
 // which with the benchmark's 3 MiB packet stream now fits the 2 MiB L2
 // (cachegrind: 0.15 L2 misses per packet beyond the stream, was about 1).
 // What the 10,000-rule case still pays over the 10-rule one (cachegrind,
-// per packet): about 4 L1 misses (a radix entry per tree root, 0.7 for
-// the records of ranged buckets, 1.3 for leaf candidates and matchers; an
-// L2 hit costs 5-7 ns here), 3.3 more branch mispredictions (leaf kinds
-// and radix entry kinds vary per packet, where the 10-rule case always
-// scans the same leaf) and 180 more instructions (three trees instead of
-// one leaf; 516 against 334). Trials that did not measurably help in the
+// per packet, with verdict leaves): 4.3 more L1 misses (5.05 against
+// 0.75: the Table's slot 0.95, a radix entry per tree root 1.7, the
+// records of ranged buckets 0.64, leaf candidates and matchers about 0.6;
+// an L2 hit costs 5-7 ns here), 1.8 more branch mispredictions (3.7
+// against 1.9: radix entry kinds 0.85, the count of a ranged bucket's
+// bounds 0.6, leaf kinds; the 10-rule case always scans the same leaf)
+// and 75 more instructions (464 against 389; two or three trees instead
+// of one leaf). Before verdict leaves: 5.1 misses, 4.3 mispredictions,
+// 520 instructions. Trials without a gain by time (each A/B in
+// interleaved runs): descending with the radix entry inline in Classify
+// (-17 instructions); a radix lookup without any branch (a child read as
+// an empty bucket at the node's first record, bounds counted four at a
+// time, the result chosen by a mask: -1.3 mispredictions but +160
+// instructions, slower); only the bucket count branch-free (four records
+// read past padding, capped at the bucket's count: -0.16 mispredictions,
+// +0.15 misses); loading every root's radix entry before descending;
+// walking every tree without the minRule break; the root's radix
+// parameters copied into the tree (-31 instructions, +6 in the 10-rule
+// case). Earlier trials that did not measurably help in the
 // noise: 12-byte radix buckets holding both children of a one-bound
 // bucket (no branch, but 3x the index), descending every tree before
 // scanning (overlapping the trees' misses), twice the radix buckets, a
@@ -141,7 +178,8 @@
 // the cases: the same set costs 112-133 ns with 1 tenant and 112-126
 // with 10,000 in one run (other runs: 93-97 against 108-111).
 // 0 allocs/op throughout. Compile: 10,000 rules in 42-47 ms (18 MB of
-// garbage), 1,000 in 3.3-3.5 ms.
+// garbage), 1,000 in 3.3-3.5 ms; verdict leaves changed neither (985,546
+// B for the 10,000-rule set, 45-47 ms at a quiet time).
 //
 // # Worst case
 //

@@ -67,22 +67,34 @@ type xmatcher struct {
 
 // ref designates a subtree: an interior node, or a leaf, which needs no
 // node of its own (a descent ends in the ref of its leaf, one load
-// earlier). The top two bits say which:
+// earlier). The top bits say which:
 //
-//	00  nodes[ref]
-//	01  (radix entries only) bounds lo..lo+n of the bucket, see node
-//	10  a leaf of several candidates: cands[off] is their number n,
-//	    cands[off+1:off+1+n] their matchers sorted by rule (off 0: the
-//	    empty leaf)
-//	11  a leaf of one candidate: ms[ref&refMask]
+//	00   nodes[ref]
+//	01   (radix entries only) bounds lo..lo+n of the bucket, see node
+//	10   a leaf of several candidates: cands[off] is their number n,
+//	     cands[off+1:off+1+n] their matchers sorted by rule
+//	110  a leaf of one candidate: ms[ref&refMask]
+//	111  a verdict: every packet that reaches it matches one rule; the
+//	     low 29 bits are rule<<2 | action (packed), no matcher is read
+//	     (a rule with no condition but on the dimension of the node
+//	     above, or none at all: builder.split, builder.leaf). The empty
+//	     leaf is the verdict of noRule, above every rule, so that
+//	     Classify takes both with one CMOV, without telling them apart
+//	     (a branch that random packets would mispredict).
 type ref = uint32
 
 const (
-	refRanged = 1 << 30
-	refList   = 2 << 30
-	refSingle = 3 << 30
-	refMask   = 1<<30 - 1
-	refEmpty  = refList // cands[0] == 0
+	refRanged  = 1 << 30
+	refList    = 2 << 30
+	refSingle  = 3 << 30
+	refVerdict = 7 << 29
+	refMask    = 1<<30 - 1
+	refEmpty   = refVerdict | noRule<<2
+
+	// packedMask extracts rule<<2 | action from a verdict.
+	packedMask = 1<<29 - 1
+	// noRule is above every rule index (Compile refuses more rules).
+	noRule = 1<<27 - 1
 
 	// Ranged radix entries: lo in the low rangedBits bits, the number of
 	// bounds above (rangedMaxN: up to the node's last bound).
@@ -186,8 +198,6 @@ type key struct {
 	flags    uint8
 }
 
-const noRule = math.MaxInt32
-
 // Classify returns the action of the first rule (in the operator's order)
 // that matches p and that rule's index, or the default policy and -1.
 func (rs *RuleSet) Classify(p *Packet) (a Action, rule int32) {
@@ -211,10 +221,11 @@ func (rs *RuleSet) Classify(p *Packet) (a Action, rule int32) {
 	cl := f.classes[f.class[p.Proto]]
 	ts := rs.trees[cl.off : cl.off+cl.n]
 	ts = ts[:min(len(ts), maxTrees)]
-	var hit *matcher
-	best := int32(noRule)
+	// best is the first match so far, packed (rule<<2 | action), so that
+	// one comparison orders matches by rule and keeps their action.
+	best := uint32(noRule << 2)
 	for _, t := range ts {
-		if t.minRule >= best {
+		if t.minRule >= int32(best>>2) {
 			break // trees are sorted by minRule
 		}
 		r := t.root
@@ -222,14 +233,18 @@ func (rs *RuleSet) Classify(p *Packet) (a Action, rule int32) {
 			nd := &rs.nodes[r]
 			r = rs.child(nd, k.v[nd.dim])
 		}
-		if m := rs.scan(r, &k, best); m != nil {
-			hit, best = m, m.rule
+		if r >= refVerdict { // a verdict or the empty leaf
+			best = min(best, r&packedMask)
+			continue
+		}
+		if m := rs.scan(r, &k, int32(best>>2)); m != nil {
+			best = uint32(m.rule)<<2 | uint32(m.act)
 		}
 	}
-	if hit == nil {
+	if best>>2 == noRule {
 		return rs.def, -1
 	}
-	return hit.act, hit.rule
+	return Action(best & 3), int32(best >> 2)
 }
 
 // scan returns the first candidate of leaf r below best that matches k,

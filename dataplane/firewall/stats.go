@@ -25,7 +25,9 @@ func (rs *RuleSet) Stats() Stats {
 		}
 		leaves[r] = true
 		n := 1
-		if r < refSingle {
+		if r == refEmpty {
+			n = 0
+		} else if r < refSingle {
 			n = int(rs.cands[r&refMask])
 		}
 		s.Leaves++
