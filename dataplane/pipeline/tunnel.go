@@ -68,16 +68,15 @@ func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway) {
 		w.drop(f, DropGREUnknownKey)
 		return
 	}
-	w.tun = tunnel{
-		tenant:   ti,
-		key:      p.GREKey,
-		outerSrc: p.Src,
-		outerDst: p.Dst,
-		v6:       p.IPVersion == 6,
-		outerOff: p.L3Off,
-		greOff:   p.L4Off,
-		peerMAC:  packet.Ethernet(data).Src(),
-	}
+	w.tun = tunnel{}
+	w.tun.tenant = ti
+	w.tun.key = p.GREKey
+	w.tun.outerSrc = p.Src
+	w.tun.outerDst = p.Dst
+	w.tun.v6 = p.IPVersion == 6
+	w.tun.outerOff = p.L3Off
+	w.tun.greOff = p.L4Off
+	w.tun.peerMAC = packet.Ethernet(data).Src()
 	inner := p.L4Off + p.GREHdrLen
 	switch p.GREProto {
 	case packet.EtherTypeIPv4:
