@@ -203,12 +203,11 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 	if create {
 		w.flowCreate(p, flowValue(e, w.env.gen, kindEgress, f.InPort, nh.Port))
 	}
-	nat4(data, p, true, gw.EIPs[e].Addr)
+	natDecTTL4(data, p, true, gw.EIPs[e].Addr)
 	if icmpErr {
 		natQuote4(data, p, &q, false, gw.EIPs[e].Addr)
 		w.stats.Events[EventICMPErrorNAT]++
 	}
-	decTTL4(ip)
 	w.stats.Events[EventSNAT]++
 	w.countEIP(e, false, p.L3Len)
 	// The inner packet becomes the frame: the outer Ethernet, IPv4 and
@@ -283,12 +282,11 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 	if create {
 		w.flowCreate(p, flowValue(ei, w.env.gen, kindIngress, nh.Port, f.InPort))
 	}
-	nat4(data, p, false, e.Private)
+	natDecTTL4(data, p, false, e.Private)
 	if icmpErr {
 		natQuote4(data, p, &q, true, e.Private)
 		w.stats.Events[EventICMPErrorNAT]++
 	}
-	decTTL4(ip)
 	w.stats.Events[EventDNAT]++
 	if !nh.HasEncap {
 		// The private address is directly on a port (no overlay).
@@ -590,23 +588,45 @@ func (w *Worker) fillFirewallPacket() {
 	}
 }
 
-// nat4 rewrites the source (src) or destination address of the IPv4
-// packet described by p and updates the header checksum and the TCP/UDP
-// checksum (whose pseudo-header holds the address) incrementally (RFC 1624).
-// A non-initial fragment has no transport header: only the IP header
-// changes.
-func nat4(data []byte, p *packet.Parsed, src bool, to [4]byte) {
-	old := setAddr4(packet.IPv4(data[p.L3Off:]), src, to)
+// natDecTTL4 rewrites the source (src) or destination address of the IPv4
+// packet described by p, decrements its TTL (the caller has checked that
+// it is above 1) and updates the header checksum and the TCP/UDP checksum,
+// whose pseudo-header holds the address, incrementally. The address's
+// change is summed once for both checksums, and the header checksum is
+// updated once for the address and the TTL (RFC 1624 equation 3 over the
+// sum of the changes gives what a full recomputation would store). A
+// non-initial fragment has no transport header: only the IP header changes.
+func natDecTTL4(data []byte, p *packet.Parsed, src bool, to [4]byte) {
+	ip := packet.IPv4(data[p.L3Off:])
+	var old [4]byte
+	if src {
+		old = ip.Src()
+		ip.SetSrc(to)
+	} else {
+		old = ip.Dst()
+		ip.SetDst(to)
+	}
+	d := checksum.Diff32(old, to)
+	ttl := ip.TTL()
+	word := uint16(ttl)<<8 | uint16(ip.Protocol())
+	ip.SetTTL(ttl - 1)
+	ip.SetChecksum(checksum.Apply(ip.Checksum(), d+checksum.Diff16(word, word-0x100)))
 	if p.L4Off == 0 {
 		return
 	}
 	switch p.Proto {
 	case packet.ProtoTCP:
 		t := packet.TCP(data[p.L4Off:])
-		t.SetChecksum(checksum.Update32(t.Checksum(), old, to))
+		t.SetChecksum(checksum.Apply(t.Checksum(), d))
 	case packet.ProtoUDP:
+		// RFC 768: zero means no checksum; a computed zero is sent as ones.
 		u := packet.UDP(data[p.L4Off:])
-		u.SetChecksum(udpChecksumUpdate32(u.Checksum(), old, to))
+		if c := u.Checksum(); c != 0 {
+			if c = checksum.Apply(c, d); c == 0 {
+				c = 0xffff
+			}
+			u.SetChecksum(c)
+		}
 	}
 	if src {
 		p.Src = [16]byte{}
