@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 	"xdpgw/dataplane/access"
@@ -249,11 +250,10 @@ func (w *Worker) process(f *Frame) {
 	}
 
 	// Classify: frames not addressed to this port are not ours to route.
-	eth := packet.Ethernet(data)
 	// Link-layer broadcast and multicast (ARP, ND, routing protocols)
 	// belong to the host: a router does not forward them (RFC 1812 5.3.4).
-	if dst := eth.Dst(); dst != packet.MAC(in.MAC) {
-		if dst[0]&1 == 0 {
+	if !isMAC(data, &in.MAC) {
+		if data[0]&1 == 0 {
 			w.drop(f, DropOtherHost)
 			return
 		}
@@ -294,6 +294,16 @@ func (w *Worker) process(f *Frame) {
 	} else {
 		w.forward6(f, in)
 	}
+}
+
+// isMAC reports whether the frame's destination MAC (data holds a whole
+// Ethernet header) is mac. It compares two words where a [6]byte
+// comparison of eth.Dst() copied both arrays through the stack and compared
+// them byte by byte.
+func isMAC(data []byte, mac *[6]byte) bool {
+	_ = data[5]
+	return binary.LittleEndian.Uint32(data[0:4]) == binary.LittleEndian.Uint32(mac[0:4]) &&
+		binary.LittleEndian.Uint16(data[4:6]) == binary.LittleEndian.Uint16(mac[4:6])
 }
 
 func accessDrop(r access.DropReason) DropReason {
