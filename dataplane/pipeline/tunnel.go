@@ -340,40 +340,33 @@ func (w *Worker) encap4(f *Frame, port uint16, outerSrc [4]byte, hasSrc bool, ou
 		w.drop(f, DropMTUExceeded)
 		return
 	}
-	// The underlay next hop of the outer destination.
-	unh, ok := env.VRFs[out.VRF].Table().Lookup4(outerDst)
-	if !ok || unh.Local || unh.HasEncap || unh.HasNextVRF || unh.Port != port {
-		w.drop(f, DropNoTunnelRoute)
-		return
-	}
-	mac, ok := w.neighbor4(unh, outerDst) // unh.Port == port
-	if !ok {
-		w.drop(f, DropNoNeighbor)
-		return
+	// The underlay next hop of the outer destination, and the headers
+	// (encapcache.go).
+	under := env.VRFs[out.VRF].Table()
+	c := &w.encap[encapSlot(outerDst, key, port)]
+	if !c.hit(env, w.neigh, under, outerSrc, outerDst, key, hasKey, port) {
+		unh, ok := under.Lookup4(outerDst)
+		if !ok || unh.Local || unh.HasEncap || unh.HasNextVRF || unh.Port != port {
+			w.drop(f, DropNoTunnelRoute)
+			return
+		}
+		mac, ok := w.neighbor4(unh, outerDst) // unh.Port == port
+		if !ok {
+			w.drop(f, DropNoNeighbor)
+			return
+		}
+		c.fill(env, w.neigh, under, outerSrc, outerDst, key, hasKey, port, mac, out.MAC)
 	}
 	start := f.Off + p.L3Off - over - packet.EthernetSize
 	if start < 0 {
 		w.drop(f, DropNoHeadroom)
 		return
 	}
-	inner := packet.IPv4(f.Buf[f.Off+p.L3Off:])
-	tos := inner.TOS()
+	tos := packet.IPv4(f.Buf[f.Off+p.L3Off:]).TOS() // RFC 2983: the inner DSCP/ECN, outside
 	f.Off = start
 	f.Len = packet.EthernetSize + total
-	b := f.Data()
-	packet.EncodeEthernet(b, packet.MAC(mac), packet.MAC(out.MAC), packet.EtherTypeIPv4)
 	w.ipID++
-	packet.EncodeIPv4(b[packet.EthernetSize:], packet.IPv4Fields{
-		TOS:         tos, // RFC 2983: copy the inner DSCP/ECN to the outer header
-		TotalLength: uint16(total),
-		ID:          w.ipID,
-		Flags:       packet.IPv4FlagDF,
-		TTL:         64,
-		Protocol:    packet.ProtoGRE,
-		Src:         outerSrc,
-		Dst:         outerDst,
-	})
-	packet.EncodeGRE(b[packet.EthernetSize+packet.IPv4MinSize:], packet.EtherTypeIPv4, key, hasKey)
+	c.write(f.Data(), tos, uint16(total), w.ipID)
 	pad(f)
 	w.stats.Events[EventEncap]++
 	w.tx(f, port)

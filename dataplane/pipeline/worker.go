@@ -114,8 +114,9 @@ type Worker struct {
 	icmp tokenBucket
 	ipID uint16
 
-	tun tunnel          // outer headers of the packet being decapsulated
-	fwp firewall.Packet // the classifier's view of the packet
+	tun   tunnel                     // outer headers of the packet being decapsulated
+	encap [encapCacheSize]encapEntry // tunnels' outer headers (encapcache.go)
+	fwp   firewall.Packet            // the classifier's view of the packet
 
 	sw       *session.Worker // nil without a session table
 	prefetch bool            // the table is large: prefetch each batch's keys (prefetch.go)
