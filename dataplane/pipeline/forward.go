@@ -10,10 +10,11 @@ import (
 
 // forward4 is the IPv4 slow path of this issue: route in the input port's
 // VRF, TTL decrement with an incremental checksum update, next-hop MAC from
-// the neighbour table, ICMP errors where RFC 1812 asks for them.
-func (w *Worker) forward4(f *Frame, in *PortInfo) {
+// the neighbour table, ICMP errors where RFC 1812 asks for them. data is
+// f.Data(): the stages of a packet pass it down instead of re-slicing the
+// frame (bounds checks, pointer masking) at every step.
+func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 	p := &w.p
-	data := f.Data()
 	ip := packet.IPv4(data[p.L3Off:])
 	// RFC 1812 5.2.2: a router verifies the header checksum.
 	if !ip.IsChecksumValid() {
@@ -31,7 +32,7 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 		return
 	}
 	if n := w.env.NAT64; n != nil && in.Role == RoleIPv4 && n.inPool(dst) {
-		w.nat64In(f, in, n)
+		w.nat64In(f, in, n, data)
 		return
 	}
 	// The gateway's own traffic is recognised before the FIB: tunnels to
@@ -40,11 +41,11 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 	if gw := w.env.Gateway; gw != nil {
 		switch {
 		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr4 && dst == in.Addr4:
-			w.decap(f, in, gw)
+			w.decap(f, in, gw, data)
 			return
 		case in.Role == RoleExternal:
 			if e, ok := gw.EIPByAddr(dst); ok {
-				w.eipIngress(f, in, gw, e)
+				w.eipIngress(f, in, gw, e, data)
 				return
 			}
 		}
@@ -102,9 +103,8 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 
 // forward6 is the IPv6 slow path: route, hop limit (RFC 8200 has no header
 // checksum to fix), neighbour, ICMPv6 errors (RFC 4443).
-func (w *Worker) forward6(f *Frame, in *PortInfo) {
+func (w *Worker) forward6(f *Frame, in *PortInfo, data []byte) {
 	p := &w.p
-	data := f.Data()
 	ip := packet.IPv6(data[p.L3Off:])
 	src, dst := p.Src, p.Dst
 	// Multicast (ND, MLD, routing protocols) is for the host.
@@ -117,12 +117,12 @@ func (w *Worker) forward6(f *Frame, in *PortInfo) {
 		return
 	}
 	if n := w.env.NAT64; n != nil && in.Role == RoleIPv6 && n.Prefix.Contains(&dst) {
-		w.nat64Out(f, in, n)
+		w.nat64Out(f, in, n, data)
 		return
 	}
 	// Tenants' tunnels over an IPv6 underlay end at the port's address.
 	if gw := w.env.Gateway; gw != nil && in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr6 && dst == in.Addr6 {
-		w.decap(f, in, gw)
+		w.decap(f, in, gw, data)
 		return
 	}
 	env := w.env

@@ -210,9 +210,8 @@ func isSYN(p *packet.Parsed) bool {
 
 // nat64Out translates an IPv6 packet from the IPv6 side to the NAT64
 // prefix into IPv4 (RFC 6146 3.5, RFC 7915 section 5).
-func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
+func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	p := &w.p
-	data := f.Data()
 	ip := packet.IPv6(data[p.L3Off:])
 	eip, ok := n.Prefix.Extract(&p.Dst)
 	if !ok {
@@ -360,7 +359,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 			return
 		}
 		w.stats.Events[EventNAT64Hairpin]++
-		w.nat64In(f, in, n)
+		w.nat64In(f, in, n, f.Data()) // the translated frame
 		return
 	}
 	w.sendTranslated(f, outPort, mac)
@@ -527,9 +526,8 @@ func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16) bo
 //
 // The header checksum is verified by the caller: forward4 for a packet from
 // the IPv4 side; a hairpinned packet was just built by the translator.
-func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
+func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	p := &w.p
-	data := f.Data()
 	ip := packet.IPv4(data[p.L3Off:])
 	eip, t := p.Src4(), p.Dst4()
 	if ip.TTL() <= 1 {

@@ -30,11 +30,11 @@ func (w *Worker) localDeliver4(f *Frame, in *PortInfo) {
 	if gw := w.env.Gateway; gw != nil {
 		switch {
 		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE:
-			w.decap(f, in, gw)
+			w.decap(f, in, gw, f.Data())
 			return
 		case in.Role == RoleExternal:
 			if e, ok := gw.EIPByAddr(p.Dst4()); ok {
-				w.eipIngress(f, in, gw, e)
+				w.eipIngress(f, in, gw, e, f.Data())
 				return
 			}
 		}
@@ -44,9 +44,8 @@ func (w *Worker) localDeliver4(f *Frame, in *PortInfo) {
 
 // decap terminates a GRE packet from the underlay (IPv4 or IPv6): the key
 // selects the tenant, whose VRF routes the inner packet.
-func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway) {
+func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway, data []byte) {
 	p := &w.p
-	data := f.Data()
 	if p.L4Off == 0 || p.Frag {
 		// Tunnel packets are not reassembled: the underlay MTU is
 		// configured so that they never need to be.
@@ -98,7 +97,7 @@ func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway) {
 	case p.EtherType == packet.EtherTypeARP:
 		w.tunnelARP(f, t)
 	case p.IPVersion == 4:
-		w.tenantEgress4(f, gw, t)
+		w.tenantEgress4(f, gw, t, data)
 	default:
 		w.drop(f, DropGREProto)
 	}
@@ -107,9 +106,8 @@ func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway) {
 // tenantEgress4 routes an IPv4 packet that a tenant host sent into its
 // tunnel: to the gateway itself (ICMP echo), or out to the Internet with
 // its source rewritten to the host's EIP.
-func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
+func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant, data []byte) {
 	p := &w.p
-	data := f.Data()
 	ip := packet.IPv4(data[p.L3Off:])
 	if !ip.IsChecksumValid() {
 		w.drop(f, DropBadIPChecksum)
@@ -220,9 +218,8 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 // route that address in the tenant's VRF (background.md bug 4: the route is
 // resolved for the post-DNAT address) and send it into the tunnel the
 // route names, with the route's key or the tenant's (bug 1, bug 2).
-func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
+func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int, data []byte) {
 	p := &w.p
-	data := f.Data()
 	ip := packet.IPv4(data[p.L3Off:])
 	e := &gw.EIPs[ei]
 	t := &gw.Tenants[e.Tenant]

@@ -291,9 +291,9 @@ func (w *Worker) process(f *Frame) {
 
 	// Slow path.
 	if p.IPVersion == 4 {
-		w.forward4(f, in)
+		w.forward4(f, in, data)
 	} else {
-		w.forward6(f, in)
+		w.forward6(f, in, data)
 	}
 }
 
