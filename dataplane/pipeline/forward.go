@@ -180,8 +180,7 @@ func (w *Worker) output(f *Frame, out *PortInfo, port uint16, mac [6]byte, ether
 	f.Len = packet.EthernetSize + p.L3Len
 	pad(f)
 	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(out.MAC))
+	eth.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
 	eth.SetEtherType(etherType)
 	w.tx(f, port)
 }

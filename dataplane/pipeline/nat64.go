@@ -965,8 +965,7 @@ func (w *Worker) sendV6ToV4(f *Frame, in *PortInfo, n *NAT64, a *nat64.Addrs, po
 // place, EtherType set by the translator) on port to the next hop mac.
 func (w *Worker) sendTranslated(f *Frame, port uint16, mac [6]byte) {
 	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(w.env.Ports[port].MAC))
+	eth.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&w.env.Ports[port].MAC))
 	pad(f)
 	w.tx(f, port)
 }
