@@ -72,3 +72,43 @@ func TestGatewayEncapHeadersFollowChanges(t *testing.T) {
 	main.Publish(old)
 	outer(t, g.expectTx(send(0, 0), portUnder), "02:00:00:00:03:99", "172.168.0.11", 1000)
 }
+
+// The worker remembers the last neighbour per output port (dataplane/
+// pipeline/forward.go, neighMemo): a changed or removed neighbour must
+// apply to the very next packet.
+func TestGatewayNeighbourChangeAppliesAtOnce(t *testing.T) {
+	g := newGW(t, nil)
+	send := func() *pipeline.Frame {
+		return g.send(portUnder, fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").UDP(5000, 7000).Payload([]byte("x")).Bytes())
+	}
+	dstMAC := func(f *pipeline.Frame) string {
+		t.Helper()
+		return g.expectTx(f, portInet).Layer(layers.LayerTypeEthernet).(*layers.Ethernet).DstMAC.String()
+	}
+	for i := 0; i < 2; i++ {
+		if m := dstMAC(send()); m != macClient {
+			t.Fatalf("packet %d to %s, want %s", i, m, macClient)
+		}
+	}
+	nc := g.dp.Env().Neigh
+	entries := nc.Load().Entries()
+	var kept []neigh.Entry
+	for _, e := range entries {
+		if e.Addr == netip.MustParseAddr("1.1.1.7") {
+			e.MAC = [6]byte{0x02, 0, 0, 0, 0x02, 0x99}
+		}
+		kept = append(kept, e)
+	}
+	nc.Publish(neigh.Build(kept))
+	if m := dstMAC(send()); m != "02:00:00:00:02:99" {
+		t.Errorf("after the change: to %s, want 02:00:00:00:02:99", m)
+	}
+	kept = kept[:0]
+	for _, e := range entries {
+		if e.Addr != netip.MustParseAddr("1.1.1.7") {
+			kept = append(kept, e)
+		}
+	}
+	nc.Publish(neigh.Build(kept))
+	g.expectDrop(send(), pipeline.DropNoNeighbor)
+}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"net/netip"
 	"xdpgw/dataplane/checksum"
+	"xdpgw/dataplane/neigh"
 
 	"xdpgw/dataplane/fib"
 	"xdpgw/dataplane/packet"
@@ -277,7 +278,17 @@ func (w *Worker) neighbor4(nh *fib.NextHop, dst [4]byte) ([6]byte, bool) {
 	if nh.Via.IsValid() {
 		dst = as4(nh.Via)
 	}
-	return w.neigh.Lookup4(nh.Port, dst)
+	m := &w.nmemo[nh.Port%MaxPorts]
+	if m.t == w.neigh && m.port == nh.Port && m.v4 && [4]byte(m.addr[:4]) == dst {
+		return m.mac, true
+	}
+	mac, ok := w.neigh.Lookup4(nh.Port, dst)
+	if ok {
+		m.t, m.port, m.v4, m.mac = w.neigh, nh.Port, true, mac
+		m.addr = [16]byte{}
+		copy(m.addr[:4], dst[:])
+	}
+	return mac, ok
 }
 
 // neighbor6 is neighbor4 for IPv6.
@@ -285,7 +296,28 @@ func (w *Worker) neighbor6(nh *fib.NextHop, dst [16]byte) ([6]byte, bool) {
 	if nh.Via.IsValid() {
 		dst = as16(nh.Via)
 	}
-	return w.neigh.Lookup6(nh.Port, dst)
+	m := &w.nmemo[nh.Port%MaxPorts]
+	if m.t == w.neigh && m.port == nh.Port && !m.v4 && m.addr == dst {
+		return m.mac, true
+	}
+	mac, ok := w.neigh.Lookup6(nh.Port, dst)
+	if ok {
+		m.t, m.port, m.v4, m.mac, m.addr = w.neigh, nh.Port, false, mac, dst
+	}
+	return mac, ok
+}
+
+// neighMemo is the last neighbour a worker found on a port. Most of a
+// port's traffic goes to one next hop (the upstream router), so a hit
+// saves the neighbour table's hash and probe. It is used only with the
+// table it came from: tables are immutable and replaced on change, so a
+// neighbour change applies to the next packet as before.
+type neighMemo struct {
+	t    *neigh.Table
+	addr [16]byte
+	port uint16
+	v4   bool
+	mac  [6]byte
 }
 
 // resolve4 finds the output port and next-hop MAC for dst in vrf through a

@@ -116,6 +116,7 @@ type Worker struct {
 
 	tun   tunnel                     // outer headers of the packet being decapsulated
 	encap [encapCacheSize]encapEntry // tunnels' outer headers (encapcache.go)
+	nmemo [MaxPorts]neighMemo        // last neighbour per output port (forward.go)
 	fwp   firewall.Packet            // the classifier's view of the packet
 
 	sw       *session.Worker // nil without a session table
