@@ -89,7 +89,7 @@ func BenchmarkNAT64EstablishedParallel(b *testing.B) {
 			for i := range batch {
 				buf := bufs[i*4096 : (i+1)*4096]
 				n := copy(buf[256:], frames[next])
-				batch[i] = pipeline.Frame{Buf: buf, Off: 256, Len: n, InPort: ports[next]}
+				receive(&batch[i], buf, 256, n, ports[next])
 				if next++; next == len(frames) {
 					next = 0
 				}
@@ -138,7 +138,7 @@ func BenchmarkNAT64NewSessions(b *testing.B) {
 			c := copy(buf[256:], frames[next])
 			buf[256+14+8+13] = byte(round) // a new client address each round
 			buf[256+14+8+12] = byte(round >> 8)
-			batch[i] = pipeline.Frame{Buf: buf, Off: 256, Len: c, InPort: ports[next]}
+			receive(&batch[i], buf, 256, c, ports[next])
 			next++
 			if next == n {
 				next, round = 0, round+1

@@ -378,3 +378,46 @@ func TestSum20(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyDiffsMatchesRecompute changes a 4-byte field and a 16-bit field
+// of random headers at once (an address and the TTL word, as NAT with a TTL
+// decrement does) and checks the one Apply of their summed diffs against a
+// full recomputation, and against Update32 then Update16.
+func TestApplyDiffsMatchesRecompute(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for i := 0; i < 20000; i++ {
+		hdr := make([]byte, 20)
+		rng.Read(hdr)
+		if i%50 == 0 {
+			clear(hdr)
+			hdr[0] = byte(1 + rng.Intn(4))
+		}
+		csum := store(hdr, csumOff)
+		const addrOff, wordOff = 12, 8
+		var old, nw [4]byte
+		copy(old[:], hdr[addrOff:])
+		rng.Read(nw[:])
+		if i%9 == 0 {
+			nw = [4]byte{}
+		}
+		oldW := binary.BigEndian.Uint16(hdr[wordOff:])
+		newW := oldW - 0x100
+		copy(hdr[addrOff:], nw[:])
+		binary.BigEndian.PutUint16(hdr[wordOff:], newW)
+		got := checksum.Apply(csum, checksum.Diff32(old, nw)+checksum.Diff16(oldW, newW))
+		seq := checksum.Update16(checksum.Update32(csum, old, nw), oldW, newW)
+		want := store(append([]byte(nil), hdr...), csumOff)
+		if got != seq {
+			t.Fatalf("iteration %d: Apply %#04x, Update32+Update16 %#04x", i, got, seq)
+		}
+		allZero := true
+		for j, c := range hdr {
+			if j != csumOff && j != csumOff+1 && c != 0 {
+				allZero = false
+			}
+		}
+		if !allZero && got != want {
+			t.Fatalf("iteration %d: Apply %#04x, recomputed %#04x", i, got, want)
+		}
+	}
+}

@@ -75,3 +75,24 @@ func UpdateBytes(csum uint16, old, new []byte) uint16 {
 	s += s >> 16
 	return ^uint16(s)
 }
+
+// Several changes to one packet can share their arithmetic: Diff16 and
+// Diff32 return a field's change (~old + new, RFC 1624 equation 3) as an
+// unfolded sum; diffs add as plain integers (a handful cannot overflow 64
+// bits) and Apply updates a stored checksum with their total. Applying the
+// sum of several changes gives what a full recomputation would store, as
+// applying them one by one does; an address's change computed once serves
+// both the IPv4 header checksum and the TCP/UDP one.
+
+// Diff16 is the change of a 16-bit field from old to new.
+func Diff16(old, new uint16) uint64 { return uint64(^old) + uint64(new) }
+
+// Diff32 is the change of a 4-byte field (an IPv4 address) from old to new.
+// ^ of a 32-bit word negates both of its 16-bit halves at once.
+func Diff32(old, new [4]byte) uint64 {
+	return uint64(^binary.BigEndian.Uint32(old[:])) + uint64(binary.BigEndian.Uint32(new[:]))
+}
+
+// Apply returns the stored checksum csum updated by diff, a sum of Diff16
+// and Diff32 results.
+func Apply(csum uint16, diff uint64) uint16 { return ^fold64(uint64(^csum) + diff) }

@@ -560,3 +560,18 @@ func checksum16Of(b []byte) uint16 {
 	}
 	return uint16(s)
 }
+
+func TestEthernetSetAddrs(t *testing.T) {
+	dst := packet.MAC{0x02, 0x11, 0x22, 0x33, 0x44, 0x55}
+	src := packet.MAC{0x0a, 0xbb, 0xcc, 0xdd, 0xee, 0xff}
+	got := packet.Ethernet(make([]byte, 14))
+	got.SetEtherType(packet.EtherTypeIPv4)
+	got.SetAddrs(&dst, &src)
+	want := packet.Ethernet(make([]byte, 14))
+	want.SetEtherType(packet.EtherTypeIPv4)
+	want.SetDst(dst)
+	want.SetSrc(src)
+	if string(got) != string(want) {
+		t.Errorf("SetAddrs wrote % x, want % x", []byte(got), []byte(want))
+	}
+}

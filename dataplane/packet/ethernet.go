@@ -75,6 +75,17 @@ func (e Ethernet) SetSrc(m MAC) { copy(e[ethSrc:ethSrc+6], m[:]) }
 // outer tag's TPID (0x8100 or 0x88a8), not the payload type.
 func (e Ethernet) EtherType() uint16 { return binary.BigEndian.Uint16(e[ethEtherType:]) }
 
+// SetAddrs sets the destination and source MAC addresses, reading them
+// through pointers as 4- and 2-byte words: the per-packet rewrite of the
+// output path, where SetDst and SetSrc copied each array by value first.
+func (e Ethernet) SetAddrs(dst, src *MAC) {
+	_ = e[11]
+	binary.LittleEndian.PutUint32(e[ethDst:], binary.LittleEndian.Uint32(dst[0:4]))
+	binary.LittleEndian.PutUint16(e[ethDst+4:], binary.LittleEndian.Uint16(dst[4:6]))
+	binary.LittleEndian.PutUint32(e[ethSrc:], binary.LittleEndian.Uint32(src[0:4]))
+	binary.LittleEndian.PutUint16(e[ethSrc+4:], binary.LittleEndian.Uint16(src[4:6]))
+}
+
 // SetEtherType sets the EtherType field.
 func (e Ethernet) SetEtherType(t uint16) { binary.BigEndian.PutUint16(e[ethEtherType:], t) }
 

@@ -66,8 +66,17 @@ func flowable(p *packet.Parsed) bool {
 
 // flowKey fills k with the packet's own tuple in zone. ICMP echo is keyed
 // by its identifier (RFC 6146 3.5.3 does the same for NAT64).
+//
+// Per-packet structs (keys, nat64.Addrs, nat64.Frame, the tunnel) are
+// zeroed and filled field by field throughout the package: a composite
+// literal assigned through a pointer is built in a stack temporary and
+// copied with 16-byte loads that straddle the temporary's narrower stores,
+// a store-forwarding stall (10-15 cycles) per copy.
 func flowKey(k *session.Key, p *packet.Parsed, zone uint16, src, dst [4]byte) {
-	*k = session.Key{Family: session.FamilyIPv4, Proto: p.Proto, Zone: zone}
+	*k = session.Key{}
+	k.Family = session.FamilyIPv4
+	k.Proto = p.Proto
+	k.Zone = zone
 	copy(k.Src[:4], src[:])
 	copy(k.Dst[:4], dst[:])
 	if p.Proto == packet.ProtoICMP {
@@ -80,7 +89,10 @@ func flowKey(k *session.Key, p *packet.Parsed, zone uint16, src, dst [4]byte) {
 // replyKey fills k with the tuple the answer to the packet will have when
 // it arrives in zone, from src to dst (the addresses after NAT).
 func replyKey(k *session.Key, p *packet.Parsed, zone uint16, src, dst [4]byte) {
-	*k = session.Key{Family: session.FamilyIPv4, Proto: p.Proto, Zone: zone}
+	*k = session.Key{}
+	k.Family = session.FamilyIPv4
+	k.Proto = p.Proto
+	k.Zone = zone
 	copy(k.Src[:4], src[:])
 	copy(k.Dst[:4], dst[:])
 	if p.Proto == packet.ProtoICMP {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"net/netip"
 	"xdpgw/dataplane/checksum"
+	"xdpgw/dataplane/neigh"
 
 	"xdpgw/dataplane/fib"
 	"xdpgw/dataplane/packet"
@@ -10,10 +11,11 @@ import (
 
 // forward4 is the IPv4 slow path of this issue: route in the input port's
 // VRF, TTL decrement with an incremental checksum update, next-hop MAC from
-// the neighbour table, ICMP errors where RFC 1812 asks for them.
-func (w *Worker) forward4(f *Frame, in *PortInfo) {
+// the neighbour table, ICMP errors where RFC 1812 asks for them. data is
+// f.Data(): the stages of a packet pass it down instead of re-slicing the
+// frame (bounds checks, pointer masking) at every step.
+func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 	p := &w.p
-	data := f.Data()
 	ip := packet.IPv4(data[p.L3Off:])
 	// RFC 1812 5.2.2: a router verifies the header checksum.
 	if !ip.IsChecksumValid() {
@@ -31,7 +33,7 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 		return
 	}
 	if n := w.env.NAT64; n != nil && in.Role == RoleIPv4 && n.inPool(dst) {
-		w.nat64In(f, in, n)
+		w.nat64In(f, in, n, data)
 		return
 	}
 	// The gateway's own traffic is recognised before the FIB: tunnels to
@@ -40,11 +42,11 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 	if gw := w.env.Gateway; gw != nil {
 		switch {
 		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr4 && dst == in.Addr4:
-			w.decap(f, in, gw)
+			w.decap(f, in, gw, data)
 			return
 		case in.Role == RoleExternal:
 			if e, ok := gw.EIPByAddr(dst); ok {
-				w.eipIngress(f, in, gw, e)
+				w.eipIngress(f, in, gw, e, data)
 				return
 			}
 		}
@@ -102,9 +104,8 @@ func (w *Worker) forward4(f *Frame, in *PortInfo) {
 
 // forward6 is the IPv6 slow path: route, hop limit (RFC 8200 has no header
 // checksum to fix), neighbour, ICMPv6 errors (RFC 4443).
-func (w *Worker) forward6(f *Frame, in *PortInfo) {
+func (w *Worker) forward6(f *Frame, in *PortInfo, data []byte) {
 	p := &w.p
-	data := f.Data()
 	ip := packet.IPv6(data[p.L3Off:])
 	src, dst := p.Src, p.Dst
 	// Multicast (ND, MLD, routing protocols) is for the host.
@@ -117,12 +118,12 @@ func (w *Worker) forward6(f *Frame, in *PortInfo) {
 		return
 	}
 	if n := w.env.NAT64; n != nil && in.Role == RoleIPv6 && n.Prefix.Contains(&dst) {
-		w.nat64Out(f, in, n)
+		w.nat64Out(f, in, n, data)
 		return
 	}
 	// Tenants' tunnels over an IPv6 underlay end at the port's address.
 	if gw := w.env.Gateway; gw != nil && in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr6 && dst == in.Addr6 {
-		w.decap(f, in, gw)
+		w.decap(f, in, gw, data)
 		return
 	}
 	env := w.env
@@ -180,8 +181,7 @@ func (w *Worker) output(f *Frame, out *PortInfo, port uint16, mac [6]byte, ether
 	f.Len = packet.EthernetSize + p.L3Len
 	pad(f)
 	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(out.MAC))
+	eth.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
 	eth.SetEtherType(etherType)
 	w.tx(f, port)
 }
@@ -278,7 +278,17 @@ func (w *Worker) neighbor4(nh *fib.NextHop, dst [4]byte) ([6]byte, bool) {
 	if nh.Via.IsValid() {
 		dst = as4(nh.Via)
 	}
-	return w.neigh.Lookup4(nh.Port, dst)
+	m := &w.nmemo[nh.Port%MaxPorts]
+	if m.t == w.neigh && m.port == nh.Port && m.v4 && [4]byte(m.addr[:4]) == dst {
+		return m.mac, true
+	}
+	mac, ok := w.neigh.Lookup4(nh.Port, dst)
+	if ok {
+		m.t, m.port, m.v4, m.mac = w.neigh, nh.Port, true, mac
+		m.addr = [16]byte{}
+		copy(m.addr[:4], dst[:])
+	}
+	return mac, ok
 }
 
 // neighbor6 is neighbor4 for IPv6.
@@ -286,7 +296,28 @@ func (w *Worker) neighbor6(nh *fib.NextHop, dst [16]byte) ([6]byte, bool) {
 	if nh.Via.IsValid() {
 		dst = as16(nh.Via)
 	}
-	return w.neigh.Lookup6(nh.Port, dst)
+	m := &w.nmemo[nh.Port%MaxPorts]
+	if m.t == w.neigh && m.port == nh.Port && !m.v4 && m.addr == dst {
+		return m.mac, true
+	}
+	mac, ok := w.neigh.Lookup6(nh.Port, dst)
+	if ok {
+		m.t, m.port, m.v4, m.mac, m.addr = w.neigh, nh.Port, false, mac, dst
+	}
+	return mac, ok
+}
+
+// neighMemo is the last neighbour a worker found on a port. Most of a
+// port's traffic goes to one next hop (the upstream router), so a hit
+// saves the neighbour table's hash and probe. It is used only with the
+// table it came from: tables are immutable and replaced on change, so a
+// neighbour change applies to the next packet as before.
+type neighMemo struct {
+	t    *neigh.Table
+	addr [16]byte
+	port uint16
+	v4   bool
+	mac  [6]byte
 }
 
 // resolve4 finds the output port and next-hop MAC for dst in vrf through a

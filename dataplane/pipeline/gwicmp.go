@@ -84,7 +84,10 @@ func (w *Worker) relatedFlow(q *quote4, zone uint16, ei int) bool {
 		return false
 	}
 	k := &w.key
-	*k = session.Key{Family: session.FamilyIPv4, Proto: q.proto, Zone: zone}
+	*k = session.Key{}
+	k.Family = session.FamilyIPv4
+	k.Proto = q.proto
+	k.Zone = zone
 	copy(k.Src[:4], q.dst[:])
 	copy(k.Dst[:4], q.src[:])
 	if q.proto == packet.ProtoICMP {

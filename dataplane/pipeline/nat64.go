@@ -212,9 +212,8 @@ func isSYN(p *packet.Parsed) bool {
 
 // nat64Out translates an IPv6 packet from the IPv6 side to the NAT64
 // prefix into IPv4 (RFC 6146 3.5, RFC 7915 section 5).
-func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
+func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	p := &w.p
-	data := f.Data()
 	ip := packet.IPv6(data[p.L3Off:])
 	eip, ok := n.Prefix.Extract(&p.Dst)
 	if !ok {
@@ -272,7 +271,11 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 
 	// The session: the packet's own tuple on the IPv6 side.
 	k := &w.key
-	*k = session.Key{Family: session.FamilyNAT64, Zone: zoneNAT64, Proto: p.Proto, Src: p.Src}
+	*k = session.Key{}
+	k.Family = session.FamilyNAT64
+	k.Zone = zoneNAT64
+	k.Proto = p.Proto
+	k.Src = p.Src
 	copy(k.Dst[:4], eip[:])
 	if p.Proto == packet.ProtoICMPv6 {
 		k.SrcPort = p.SrcPort
@@ -310,16 +313,25 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 	}
 
 	a := &w.addrs
-	*a = nat64.Addrs{Src4: t, Dst4: eip, SrcPort: tport, DstPort: p.DstPort}
+	*a = nat64.Addrs{}
+	a.Src4 = t
+	a.Dst4 = eip
+	a.SrcPort = tport
+	a.DstPort = p.DstPort
 	if p.Proto == packet.ProtoICMPv6 {
 		a.DstPort = tport
 	}
 	w.ipID++
 	a.ID = w.ipID
-	w.n64cfg = nat64.Config{MTU4: mtu4, ZeroTrafficClass: n.ZeroTrafficClass}
+	w.n64cfg = nat64.Config{}
+	w.n64cfg.MTU4 = mtu4
+	w.n64cfg.ZeroTrafficClass = n.ZeroTrafficClass
 	ip.SetHopLimit(ip.HopLimit() - 1)
 	firstFrag, x6, fragID, proto := p.Frag, p.Src, p.FragID, p.Proto
-	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
+	var nf nat64.Frame
+	nf.Buf = f.Buf
+	nf.Off = f.Off
+	nf.Len = f.Len
 	if r := nat64.V6ToV4(&nf, p, a, &w.n64cfg); !r.Translated() {
 		ip.SetHopLimit(ip.HopLimit() + 1)
 		if r == nat64.ResultPacketTooBig {
@@ -349,7 +361,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64) {
 			return
 		}
 		w.stats.Events[EventNAT64Hairpin]++
-		w.nat64In(f, in, n)
+		w.nat64In(f, in, n, f.Data()) // the translated frame
 		return
 	}
 	w.sendTranslated(f, outPort, mac)
@@ -380,7 +392,12 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 	}
 	// An existing binding keeps (X',x) on the same (T,t).
 	bk := &w.bkey
-	*bk = session.Key{Family: session.FamilyNAT64, Zone: zoneBIB, Proto: proto, Src: p.Src, SrcPort: sport}
+	*bk = session.Key{}
+	bk.Family = session.FamilyNAT64
+	bk.Zone = zoneBIB
+	bk.Proto = proto
+	bk.Src = p.Src
+	bk.SrcPort = sport
 	be := &w.bent
 	if w.sw.Lookup(bk, be) && !w.sw.Table().Expired(be, w.now) {
 		copy(t[:], be.Other.Src[:4])
@@ -413,7 +430,11 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 		if n.staticHolds(proto, t, port) {
 			continue // reserved by an administrator's binding
 		}
-		*rk = session.Key{Family: session.FamilyIPv4, Zone: zoneBIB, Proto: proto, SrcPort: port}
+		*rk = session.Key{}
+		rk.Family = session.FamilyIPv4
+		rk.Zone = zoneBIB
+		rk.Proto = proto
+		rk.SrcPort = port
 		copy(rk.Src[:4], t[:])
 		_, r := w.sw.InsertAfterMiss(bk, rk, cls, session.StateClosed, session.Value{}, w.now)
 		switch r {
@@ -471,7 +492,10 @@ func (n *NAT64) bibCandidate(seed, try uint64) ([4]byte, uint16) {
 // direction once its (T,t) is known. w.key holds the forward key.
 func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16) bool {
 	rk := &w.rkey
-	*rk = session.Key{Family: session.FamilyIPv4, Zone: zoneNAT64, Proto: p.Proto}
+	*rk = session.Key{}
+	rk.Family = session.FamilyIPv4
+	rk.Zone = zoneNAT64
+	rk.Proto = p.Proto
 	if p.Proto == packet.ProtoICMPv6 {
 		rk.Proto = packet.ProtoICMP
 	}
@@ -534,9 +558,8 @@ func (w *Worker) nat64Stale(h session.Handle, rk *session.Key, cls session.Class
 //
 // The header checksum is verified by the caller: forward4 for a packet from
 // the IPv4 side; a hairpinned packet was just built by the translator.
-func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
+func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	p := &w.p
-	data := f.Data()
 	ip := packet.IPv4(data[p.L3Off:])
 	eip, t := p.Src4(), p.Dst4()
 	if ip.TTL() <= 1 {
@@ -556,7 +579,10 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 		return
 	}
 	k := &w.key
-	*k = session.Key{Family: session.FamilyIPv4, Zone: zoneNAT64, Proto: p.Proto}
+	*k = session.Key{}
+	k.Family = session.FamilyIPv4
+	k.Zone = zoneNAT64
+	k.Proto = p.Proto
 	copy(k.Src[:4], eip[:])
 	copy(k.Dst[:4], t[:])
 	switch p.Proto {
@@ -595,14 +621,23 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 	}
 	out := &w.env.Ports[port]
 	a := &w.addrs
-	*a = nat64.Addrs{Src6: n.Prefix.Embed(eip), Dst6: x6, SrcPort: p.SrcPort, DstPort: xport}
+	*a = nat64.Addrs{}
+	a.Src6 = n.Prefix.Embed(eip)
+	a.Dst6 = x6
+	a.SrcPort = p.SrcPort
+	a.DstPort = xport
 	if p.Proto == packet.ProtoICMP {
 		a.SrcPort = xport
 	}
-	w.n64cfg = nat64.Config{MTU6: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
+	w.n64cfg = nat64.Config{}
+	w.n64cfg.MTU6 = int(out.MTU)
+	w.n64cfg.ZeroTrafficClass = n.ZeroTrafficClass
 	decTTL4(ip)
 	firstFrag, fragID, proto := p.Frag, p.FragID, p.Proto
-	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
+	var nf nat64.Frame
+	nf.Buf = f.Buf
+	nf.Off = f.Off
+	nf.Len = f.Len
 	nfr, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil)
 	free := w.spare[w.spareUsed:]
 	ns := w.n64spare[:len(free)]
@@ -610,7 +645,9 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64) {
 		// Only a DF-clear datagram too big for the IPv6 link needs the
 		// spare buffers (the refused frame is unchanged: translate again).
 		for i := range free {
-			ns[i] = nat64.Frame{Buf: free[i].Buf, Off: free[i].Off}
+			ns[i] = nat64.Frame{}
+			ns[i].Buf = free[i].Buf
+			ns[i].Off = free[i].Off
 		}
 		nfr, r = nat64.V4ToV6(&nf, p, a, &w.n64cfg, ns)
 	}
@@ -674,7 +711,11 @@ func (w *Worker) nat64Inbound(n *NAT64, p *packet.Parsed, eip, t [4]byte, x6 *[1
 	}
 	if !found {
 		bk := &w.bkey
-		*bk = session.Key{Family: session.FamilyIPv4, Zone: zoneBIB, Proto: p.Proto, SrcPort: p.DstPort}
+		*bk = session.Key{}
+		bk.Family = session.FamilyIPv4
+		bk.Zone = zoneBIB
+		bk.Proto = p.Proto
+		bk.SrcPort = p.DstPort
 		copy(bk.Src[:4], t[:])
 		if !w.sw.Lookup(bk, &w.bent) || w.sw.Table().Expired(&w.bent, w.now) {
 			return false
@@ -683,7 +724,13 @@ func (w *Worker) nat64Inbound(n *NAT64, p *packet.Parsed, eip, t [4]byte, x6 *[1
 	}
 	// The session, forward key on the IPv6 side as always.
 	fk := &w.rkey
-	*fk = session.Key{Family: session.FamilyNAT64, Zone: zoneNAT64, Proto: p.Proto, Src: *x6, SrcPort: *xport, DstPort: p.SrcPort}
+	*fk = session.Key{}
+	fk.Family = session.FamilyNAT64
+	fk.Zone = zoneNAT64
+	fk.Proto = p.Proto
+	fk.Src = *x6
+	fk.SrcPort = *xport
+	fk.DstPort = p.SrcPort
 	copy(fk.Dst[:4], eip[:])
 	cls, st := session.ClassUDP, session.StateClosed
 	if p.Proto == packet.ProtoTCP {
@@ -717,7 +764,11 @@ func (w *Worker) nat64OutError(f *Frame, in *PortInfo, n *NAT64, eip [4]byte) {
 		return
 	}
 	k := &w.key
-	*k = session.Key{Family: session.FamilyNAT64, Zone: zoneNAT64, Proto: em.Proto, Src: em.Dst}
+	*k = session.Key{}
+	k.Family = session.FamilyNAT64
+	k.Zone = zoneNAT64
+	k.Proto = em.Proto
+	k.Src = em.Dst
 	copy(k.Dst[:4], y4[:])
 	if em.Proto == packet.ProtoICMPv6 {
 		k.Proto = packet.ProtoICMPv6
@@ -739,7 +790,13 @@ func (w *Worker) nat64OutError(f *Frame, in *PortInfo, n *NAT64, eip [4]byte) {
 		return
 	}
 	a := &w.addrs
-	*a = nat64.Addrs{Src4: t, Dst4: eip, InnerSrc4: y4, InnerDst4: t, InnerSrcPort: em.SrcPort, InnerDstPort: tport}
+	*a = nat64.Addrs{}
+	a.Src4 = t
+	a.Dst4 = eip
+	a.InnerSrc4 = y4
+	a.InnerDst4 = t
+	a.InnerSrcPort = em.SrcPort
+	a.InnerDstPort = tport
 	if em.Proto == packet.ProtoICMPv6 {
 		a.InnerSrcPort, a.InnerDstPort = tport, tport
 	}
@@ -760,7 +817,10 @@ func (w *Worker) nat64InError(f *Frame, in *PortInfo, n *NAT64) {
 	}
 	// The session's reverse key is the reply tuple (Y,y) -> (T,t).
 	k := &w.key
-	*k = session.Key{Family: session.FamilyIPv4, Zone: zoneNAT64, Proto: em.Proto}
+	*k = session.Key{}
+	k.Family = session.FamilyIPv4
+	k.Zone = zoneNAT64
+	k.Proto = em.Proto
 	copy(k.Src[:4], em.Dst[:4])
 	copy(k.Dst[:4], em.Src[:4])
 	if em.Proto == packet.ProtoICMP {
@@ -782,7 +842,13 @@ func (w *Worker) nat64InError(f *Frame, in *PortInfo, n *NAT64) {
 		return
 	}
 	a := &w.addrs
-	*a = nat64.Addrs{Src6: n.Prefix.Embed(p.Src4()), Dst6: x6, InnerSrc6: x6, InnerDst6: n.Prefix.Embed(y4), InnerSrcPort: xport, InnerDstPort: em.DstPort}
+	*a = nat64.Addrs{}
+	a.Src6 = n.Prefix.Embed(p.Src4())
+	a.Dst6 = x6
+	a.InnerSrc6 = x6
+	a.InnerDst6 = n.Prefix.Embed(y4)
+	a.InnerSrcPort = xport
+	a.InnerDstPort = em.DstPort
 	if em.Proto == packet.ProtoICMP {
 		a.InnerSrcPort, a.InnerDstPort = xport, xport
 	}
@@ -817,12 +883,22 @@ func nat64Drop(r nat64.Result) DropReason {
 
 func fragKeys(fk, rk *session.Key, zone uint16, proto uint8, x6 [16]byte, eip, t [4]byte, id uint32) {
 	id4 := uint16(id) // RFC 7915 5.1.1: the low 16 bits of the IPv6 ID
-	*fk = session.Key{Family: session.FamilyNAT64, Zone: zone, Proto: proto, Src: x6, SrcPort: uint16(id >> 16), DstPort: uint16(id)}
+	*fk = session.Key{}
+	fk.Family = session.FamilyNAT64
+	fk.Zone = zone
+	fk.Proto = proto
+	fk.Src = x6
+	fk.SrcPort = uint16(id >> 16)
+	fk.DstPort = uint16(id)
 	copy(fk.Dst[:4], eip[:])
 	if zone == zoneFrag4 {
 		fk.SrcPort, fk.DstPort = 0, id4
 	}
-	*rk = session.Key{Family: session.FamilyIPv4, Zone: zone, Proto: proto, DstPort: id4}
+	*rk = session.Key{}
+	rk.Family = session.FamilyIPv4
+	rk.Zone = zone
+	rk.Proto = proto
+	rk.DstPort = id4
 	if zone == zoneFrag6 {
 		rk.SrcPort = uint16(id >> 16)
 	}
@@ -863,7 +939,9 @@ func (w *Worker) nat64OutFragment(f *Frame, in *PortInfo, n *NAT64, eip [4]byte)
 		w.drop(f, why)
 		return
 	}
-	w.addrs = nat64.Addrs{Src4: t, Dst4: eip}
+	w.addrs = nat64.Addrs{}
+	w.addrs.Src4 = t
+	w.addrs.Dst4 = eip
 	w.sendV6ToV4(f, in, n, &w.addrs, port, mac)
 }
 
@@ -883,7 +961,9 @@ func (w *Worker) nat64InFragment(f *Frame, in *PortInfo, n *NAT64) {
 		w.drop(f, why)
 		return
 	}
-	w.addrs = nat64.Addrs{Src6: n.Prefix.Embed(eip), Dst6: x6}
+	w.addrs = nat64.Addrs{}
+	w.addrs.Src6 = n.Prefix.Embed(eip)
+	w.addrs.Dst6 = x6
 	w.sendV4ToV6(f, n, &w.addrs, port, mac)
 }
 
@@ -894,10 +974,16 @@ func (w *Worker) nat64InFragment(f *Frame, in *PortInfo, n *NAT64) {
 func (w *Worker) sendV6ToV4(f *Frame, in *PortInfo, n *NAT64, a *nat64.Addrs, port uint16, mac [6]byte) {
 	p := &w.p
 	out := &w.env.Ports[port]
-	w.n64cfg = nat64.Config{MTU4: int(out.MTU), MTU6: int(in.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
+	w.n64cfg = nat64.Config{}
+	w.n64cfg.MTU4 = int(out.MTU)
+	w.n64cfg.MTU6 = int(in.MTU)
+	w.n64cfg.ZeroTrafficClass = n.ZeroTrafficClass
 	ip := packet.IPv6(f.Data()[p.L3Off:])
 	ip.SetHopLimit(ip.HopLimit() - 1)
-	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
+	var nf nat64.Frame
+	nf.Buf = f.Buf
+	nf.Off = f.Off
+	nf.Len = f.Len
 	if r := nat64.V6ToV4(&nf, p, a, &w.n64cfg); !r.Translated() {
 		w.drop(f, nat64Drop(r))
 		return
@@ -911,8 +997,7 @@ func (w *Worker) sendV6ToV4(f *Frame, in *PortInfo, n *NAT64, a *nat64.Addrs, po
 // place, EtherType set by the translator) on port to the next hop mac.
 func (w *Worker) sendTranslated(f *Frame, port uint16, mac [6]byte) {
 	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(w.env.Ports[port].MAC))
+	eth.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&w.env.Ports[port].MAC))
 	pad(f)
 	w.tx(f, port)
 }
@@ -929,7 +1014,12 @@ func (w *Worker) refreshBIB(e *session.Entry, proto uint8, x6 *[16]byte, xport u
 		proto = packet.ProtoICMP
 	}
 	bk := &w.bkey
-	*bk = session.Key{Family: session.FamilyNAT64, Zone: zoneBIB, Proto: proto, Src: *x6, SrcPort: xport}
+	*bk = session.Key{}
+	bk.Family = session.FamilyNAT64
+	bk.Zone = zoneBIB
+	bk.Proto = proto
+	bk.Src = *x6
+	bk.SrcPort = xport
 	if w.sw.Lookup(bk, &w.bent) {
 		w.sw.Touch(w.bent.Handle, w.now)
 	}
@@ -958,9 +1048,14 @@ func (w *Worker) tcpUpdate(e *session.Entry, flags uint8, x6 *[16]byte, xport ui
 func (w *Worker) sendV4ToV6(f *Frame, n *NAT64, a *nat64.Addrs, port uint16, mac [6]byte) {
 	p := &w.p
 	out := &w.env.Ports[port]
-	w.n64cfg = nat64.Config{MTU6: int(out.MTU), ZeroTrafficClass: n.ZeroTrafficClass}
+	w.n64cfg = nat64.Config{}
+	w.n64cfg.MTU6 = int(out.MTU)
+	w.n64cfg.ZeroTrafficClass = n.ZeroTrafficClass
 	decTTL4(packet.IPv4(f.Data()[p.L3Off:]))
-	nf := nat64.Frame{Buf: f.Buf, Off: f.Off, Len: f.Len}
+	var nf nat64.Frame
+	nf.Buf = f.Buf
+	nf.Off = f.Off
+	nf.Len = f.Len
 	if _, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil); !r.Translated() {
 		w.drop(f, nat64Drop(r))
 		return

@@ -109,8 +109,12 @@ func rawFlow4(d []byte, l3 int) bool {
 // rawFlow4 or ipv4Plain) in zone.
 func rawKey4(k *session.Key, d []byte, l3 int, zone uint16) {
 	l4 := l3 + packet.IPv4MinSize
-	*k = session.Key{Family: session.FamilyIPv4, Zone: zone, Proto: d[l3+9],
-		SrcPort: binary.BigEndian.Uint16(d[l4:]), DstPort: binary.BigEndian.Uint16(d[l4+2:])}
+	*k = session.Key{}
+	k.Family = session.FamilyIPv4
+	k.Zone = zone
+	k.Proto = d[l3+9]
+	k.SrcPort = binary.BigEndian.Uint16(d[l4:])
+	k.DstPort = binary.BigEndian.Uint16(d[l4+2:])
 	copy(k.Src[:4], d[l3+12:l3+16])
 	copy(k.Dst[:4], d[l3+16:l3+20])
 }
@@ -130,18 +134,38 @@ func prefetchNAT64Out(d []byte, n *NAT64, keys *[MaxPrefetchKeys]session.Key) in
 	sport := binary.BigEndian.Uint16(d[pfL4v6:])
 	dport := binary.BigEndian.Uint16(d[pfL4v6+2:])
 	k := &keys[0]
-	*k = session.Key{Family: session.FamilyNAT64, Zone: zoneNAT64, Proto: proto, Src: src, SrcPort: sport, DstPort: dport}
+	*k = session.Key{}
+	k.Family = session.FamilyNAT64
+	k.Zone = zoneNAT64
+	k.Proto = proto
+	k.Src = src
+	k.SrcPort = sport
+	k.DstPort = dport
 	copy(k.Dst[:4], eip[:])
 	if proto != packet.ProtoTCP || d[pfL4v6+13]&(packet.TCPFlagSYN|packet.TCPFlagACK) != packet.TCPFlagSYN || len(n.Pools) == 0 {
 		return 1
 	}
 	// A SYN probably opens a session: its binding, the binding's first
 	// candidate and the session's reverse key.
-	keys[1] = session.Key{Family: session.FamilyNAT64, Zone: zoneBIB, Proto: proto, Src: src, SrcPort: sport}
+	keys[1] = session.Key{}
+	keys[1].Family = session.FamilyNAT64
+	keys[1].Zone = zoneBIB
+	keys[1].Proto = proto
+	keys[1].Src = src
+	keys[1].SrcPort = sport
 	t, tport := n.bibCandidate(bibSeed(&src, sport, proto), 0)
-	keys[2] = session.Key{Family: session.FamilyIPv4, Zone: zoneBIB, Proto: proto, SrcPort: tport}
+	keys[2] = session.Key{}
+	keys[2].Family = session.FamilyIPv4
+	keys[2].Zone = zoneBIB
+	keys[2].Proto = proto
+	keys[2].SrcPort = tport
 	copy(keys[2].Src[:4], t[:])
-	keys[3] = session.Key{Family: session.FamilyIPv4, Zone: zoneNAT64, Proto: proto, SrcPort: dport, DstPort: tport}
+	keys[3] = session.Key{}
+	keys[3].Family = session.FamilyIPv4
+	keys[3].Zone = zoneNAT64
+	keys[3].Proto = proto
+	keys[3].SrcPort = dport
+	keys[3].DstPort = tport
 	copy(keys[3].Src[:4], eip[:])
 	copy(keys[3].Dst[:4], t[:])
 	return 4

@@ -30,11 +30,11 @@ func (w *Worker) localDeliver4(f *Frame, in *PortInfo) {
 	if gw := w.env.Gateway; gw != nil {
 		switch {
 		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE:
-			w.decap(f, in, gw)
+			w.decap(f, in, gw, f.Data())
 			return
 		case in.Role == RoleExternal:
 			if e, ok := gw.EIPByAddr(p.Dst4()); ok {
-				w.eipIngress(f, in, gw, e)
+				w.eipIngress(f, in, gw, e, f.Data())
 				return
 			}
 		}
@@ -44,9 +44,8 @@ func (w *Worker) localDeliver4(f *Frame, in *PortInfo) {
 
 // decap terminates a GRE packet from the underlay (IPv4 or IPv6): the key
 // selects the tenant, whose VRF routes the inner packet.
-func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway) {
+func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway, data []byte) {
 	p := &w.p
-	data := f.Data()
 	if p.L4Off == 0 || p.Frag {
 		// Tunnel packets are not reassembled: the underlay MTU is
 		// configured so that they never need to be.
@@ -68,16 +67,15 @@ func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway) {
 		w.drop(f, DropGREUnknownKey)
 		return
 	}
-	w.tun = tunnel{
-		tenant:   ti,
-		key:      p.GREKey,
-		outerSrc: p.Src,
-		outerDst: p.Dst,
-		v6:       p.IPVersion == 6,
-		outerOff: p.L3Off,
-		greOff:   p.L4Off,
-		peerMAC:  packet.Ethernet(data).Src(),
-	}
+	w.tun = tunnel{}
+	w.tun.tenant = ti
+	w.tun.key = p.GREKey
+	w.tun.outerSrc = p.Src
+	w.tun.outerDst = p.Dst
+	w.tun.v6 = p.IPVersion == 6
+	w.tun.outerOff = p.L3Off
+	w.tun.greOff = p.L4Off
+	w.tun.peerMAC = packet.Ethernet(data).Src()
 	inner := p.L4Off + p.GREHdrLen
 	switch p.GREProto {
 	case packet.EtherTypeIPv4:
@@ -99,7 +97,7 @@ func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway) {
 	case p.EtherType == packet.EtherTypeARP:
 		w.tunnelARP(f, t)
 	case p.IPVersion == 4:
-		w.tenantEgress4(f, gw, t)
+		w.tenantEgress4(f, gw, t, data)
 	default:
 		w.drop(f, DropGREProto)
 	}
@@ -108,9 +106,8 @@ func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway) {
 // tenantEgress4 routes an IPv4 packet that a tenant host sent into its
 // tunnel: to the gateway itself (ICMP echo), or out to the Internet with
 // its source rewritten to the host's EIP.
-func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
+func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant, data []byte) {
 	p := &w.p
-	data := f.Data()
 	ip := packet.IPv4(data[p.L3Off:])
 	if !ip.IsChecksumValid() {
 		w.drop(f, DropBadIPChecksum)
@@ -204,12 +201,11 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 	if create {
 		w.flowCreate(p, flowValue(e, w.env.gen, kindEgress, f.InPort, nh.Port))
 	}
-	nat4(data, p, true, gw.EIPs[e].Addr)
+	natDecTTL4(data, p, true, gw.EIPs[e].Addr)
 	if icmpErr {
 		natQuote4(data, p, &q, false, gw.EIPs[e].Addr)
 		w.stats.Events[EventICMPErrorNAT]++
 	}
-	decTTL4(ip)
 	w.stats.Events[EventSNAT]++
 	w.countEIP(e, false, p.L3Len)
 	// The inner packet becomes the frame: the outer Ethernet, IPv4 and
@@ -222,9 +218,8 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant) {
 // route that address in the tenant's VRF (background.md bug 4: the route is
 // resolved for the post-DNAT address) and send it into the tunnel the
 // route names, with the route's key or the tenant's (bug 1, bug 2).
-func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
+func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int, data []byte) {
 	p := &w.p
-	data := f.Data()
 	ip := packet.IPv4(data[p.L3Off:])
 	e := &gw.EIPs[ei]
 	t := &gw.Tenants[e.Tenant]
@@ -284,12 +279,11 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int) {
 	if create {
 		w.flowCreate(p, flowValue(ei, w.env.gen, kindIngress, nh.Port, f.InPort))
 	}
-	nat4(data, p, false, e.Private)
+	natDecTTL4(data, p, false, e.Private)
 	if icmpErr {
 		natQuote4(data, p, &q, true, e.Private)
 		w.stats.Events[EventICMPErrorNAT]++
 	}
-	decTTL4(ip)
 	w.stats.Events[EventDNAT]++
 	if !nh.HasEncap {
 		// The private address is directly on a port (no overlay).
@@ -343,40 +337,33 @@ func (w *Worker) encap4(f *Frame, port uint16, outerSrc [4]byte, hasSrc bool, ou
 		w.drop(f, DropMTUExceeded)
 		return
 	}
-	// The underlay next hop of the outer destination.
-	unh, ok := env.VRFs[out.VRF].Table().Lookup4(outerDst)
-	if !ok || unh.Local || unh.HasEncap || unh.HasNextVRF || unh.Port != port {
-		w.drop(f, DropNoTunnelRoute)
-		return
-	}
-	mac, ok := w.neighbor4(unh, outerDst) // unh.Port == port
-	if !ok {
-		w.drop(f, DropNoNeighbor)
-		return
+	// The underlay next hop of the outer destination, and the headers
+	// (encapcache.go).
+	under := env.VRFs[out.VRF].Table()
+	c := &w.encap[encapSlot(outerDst, key, port)]
+	if !c.hit(env, w.neigh, under, outerSrc, outerDst, key, hasKey, port) {
+		unh, ok := under.Lookup4(outerDst)
+		if !ok || unh.Local || unh.HasEncap || unh.HasNextVRF || unh.Port != port {
+			w.drop(f, DropNoTunnelRoute)
+			return
+		}
+		mac, ok := w.neighbor4(unh, outerDst) // unh.Port == port
+		if !ok {
+			w.drop(f, DropNoNeighbor)
+			return
+		}
+		c.fill(env, w.neigh, under, outerSrc, outerDst, key, hasKey, port, mac, out.MAC)
 	}
 	start := f.Off + p.L3Off - over - packet.EthernetSize
 	if start < 0 {
 		w.drop(f, DropNoHeadroom)
 		return
 	}
-	inner := packet.IPv4(f.Buf[f.Off+p.L3Off:])
-	tos := inner.TOS()
+	tos := packet.IPv4(f.Buf[f.Off+p.L3Off:]).TOS() // RFC 2983: the inner DSCP/ECN, outside
 	f.Off = start
 	f.Len = packet.EthernetSize + total
-	b := f.Data()
-	packet.EncodeEthernet(b, packet.MAC(mac), packet.MAC(out.MAC), packet.EtherTypeIPv4)
 	w.ipID++
-	packet.EncodeIPv4(b[packet.EthernetSize:], packet.IPv4Fields{
-		TOS:         tos, // RFC 2983: copy the inner DSCP/ECN to the outer header
-		TotalLength: uint16(total),
-		ID:          w.ipID,
-		Flags:       packet.IPv4FlagDF,
-		TTL:         64,
-		Protocol:    packet.ProtoGRE,
-		Src:         outerSrc,
-		Dst:         outerDst,
-	})
-	packet.EncodeGRE(b[packet.EthernetSize+packet.IPv4MinSize:], packet.EtherTypeIPv4, key, hasKey)
+	c.write(f.Data(), tos, uint16(total), w.ipID)
 	pad(f)
 	w.stats.Events[EventEncap]++
 	w.tx(f, port)
@@ -591,23 +578,45 @@ func (w *Worker) fillFirewallPacket() {
 	}
 }
 
-// nat4 rewrites the source (src) or destination address of the IPv4
-// packet described by p and updates the header checksum and the TCP/UDP
-// checksum (whose pseudo-header holds the address) incrementally (RFC 1624).
-// A non-initial fragment has no transport header: only the IP header
-// changes.
-func nat4(data []byte, p *packet.Parsed, src bool, to [4]byte) {
-	old := setAddr4(packet.IPv4(data[p.L3Off:]), src, to)
+// natDecTTL4 rewrites the source (src) or destination address of the IPv4
+// packet described by p, decrements its TTL (the caller has checked that
+// it is above 1) and updates the header checksum and the TCP/UDP checksum,
+// whose pseudo-header holds the address, incrementally. The address's
+// change is summed once for both checksums, and the header checksum is
+// updated once for the address and the TTL (RFC 1624 equation 3 over the
+// sum of the changes gives what a full recomputation would store). A
+// non-initial fragment has no transport header: only the IP header changes.
+func natDecTTL4(data []byte, p *packet.Parsed, src bool, to [4]byte) {
+	ip := packet.IPv4(data[p.L3Off:])
+	var old [4]byte
+	if src {
+		old = ip.Src()
+		ip.SetSrc(to)
+	} else {
+		old = ip.Dst()
+		ip.SetDst(to)
+	}
+	d := checksum.Diff32(old, to)
+	ttl := ip.TTL()
+	word := uint16(ttl)<<8 | uint16(ip.Protocol())
+	ip.SetTTL(ttl - 1)
+	ip.SetChecksum(checksum.Apply(ip.Checksum(), d+checksum.Diff16(word, word-0x100)))
 	if p.L4Off == 0 {
 		return
 	}
 	switch p.Proto {
 	case packet.ProtoTCP:
 		t := packet.TCP(data[p.L4Off:])
-		t.SetChecksum(checksum.Update32(t.Checksum(), old, to))
+		t.SetChecksum(checksum.Apply(t.Checksum(), d))
 	case packet.ProtoUDP:
+		// RFC 768: zero means no checksum; a computed zero is sent as ones.
 		u := packet.UDP(data[p.L4Off:])
-		u.SetChecksum(udpChecksumUpdate32(u.Checksum(), old, to))
+		if c := u.Checksum(); c != 0 {
+			if c = checksum.Apply(c, d); c == 0 {
+				c = 0xffff
+			}
+			u.SetChecksum(c)
+		}
 	}
 	if src {
 		p.Src = [16]byte{}

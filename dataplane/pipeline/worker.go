@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 	"xdpgw/dataplane/access"
@@ -113,8 +114,10 @@ type Worker struct {
 	icmp tokenBucket
 	ipID uint16
 
-	tun tunnel          // outer headers of the packet being decapsulated
-	fwp firewall.Packet // the classifier's view of the packet
+	tun   tunnel                     // outer headers of the packet being decapsulated
+	encap [encapCacheSize]encapEntry // tunnels' outer headers (encapcache.go)
+	nmemo [MaxPorts]neighMemo        // last neighbour per output port (forward.go)
+	fwp   firewall.Packet            // the classifier's view of the packet
 
 	sw       *session.Worker // nil without a session table
 	prefetch bool            // the table is large: prefetch each batch's keys (prefetch.go)
@@ -249,11 +252,10 @@ func (w *Worker) process(f *Frame) {
 	}
 
 	// Classify: frames not addressed to this port are not ours to route.
-	eth := packet.Ethernet(data)
 	// Link-layer broadcast and multicast (ARP, ND, routing protocols)
 	// belong to the host: a router does not forward them (RFC 1812 5.3.4).
-	if dst := eth.Dst(); dst != packet.MAC(in.MAC) {
-		if dst[0]&1 == 0 {
+	if !isMAC(data, &in.MAC) {
+		if data[0]&1 == 0 {
 			w.drop(f, DropOtherHost)
 			return
 		}
@@ -290,10 +292,20 @@ func (w *Worker) process(f *Frame) {
 
 	// Slow path.
 	if p.IPVersion == 4 {
-		w.forward4(f, in)
+		w.forward4(f, in, data)
 	} else {
-		w.forward6(f, in)
+		w.forward6(f, in, data)
 	}
+}
+
+// isMAC reports whether the frame's destination MAC (data holds a whole
+// Ethernet header) is mac. It compares two words where a [6]byte
+// comparison of eth.Dst() copied both arrays through the stack and compared
+// them byte by byte.
+func isMAC(data []byte, mac *[6]byte) bool {
+	_ = data[5]
+	return binary.LittleEndian.Uint32(data[0:4]) == binary.LittleEndian.Uint32(mac[0:4]) &&
+		binary.LittleEndian.Uint16(data[4:6]) == binary.LittleEndian.Uint16(mac[4:6])
 }
 
 func accessDrop(r access.DropReason) DropReason {

@@ -1,0 +1,97 @@
+package pipeline
+
+import (
+	"encoding/binary"
+
+	"xdpgw/dataplane/checksum"
+	"xdpgw/dataplane/fib"
+	"xdpgw/dataplane/neigh"
+	"xdpgw/dataplane/packet"
+)
+
+// The outer headers of GRE over IPv4 depend, per packet, only on the
+// tunnel (output port, outer source and destination, key), on the
+// underlay route and neighbour of the outer destination, and on three
+// fields of the inner packet (TOS, length) and the worker (IP ID). encap4
+// keeps the headers it built for a tunnel in a small per-worker cache
+// and, on a hit, copies them and patches those three fields and the
+// header checksum, instead of looking up the underlay route and the
+// neighbour and encoding Ethernet, IPv4 and GRE again.
+//
+// An entry is used only while everything it was derived from is the same
+// object: the Env (ports, VRFs), the neighbour table and the underlay
+// VRF's route table. All three are immutable and replaced, not changed,
+// when the control plane publishes a change, and a worker loads the
+// current ones per batch (the route table per packet), so a route or
+// neighbour change reaches the next packet exactly as without the cache.
+
+// encapCacheSize is the number of tunnels a worker keeps headers for
+// (direct-mapped: a tunnel whose slot another took is rebuilt).
+const encapCacheSize = 128
+
+// encapHdr4Max is Ethernet + IPv4 (no options) + GRE with a key.
+const encapHdr4Max = packet.EthernetSize + packet.IPv4MinSize + 8
+
+type encapEntry struct {
+	env   *Env
+	neigh *neigh.Table
+	under *fib.Table
+
+	src, dst [4]byte
+	key      uint32
+	port     uint16
+	hasKey   bool
+	valid    bool
+
+	hlen uint8
+	// csum is the IPv4 header checksum of hdr as stored (TOS, total
+	// length and ID zero): each packet adds its own three fields.
+	csum uint16
+	hdr  [encapHdr4Max]byte
+}
+
+func encapSlot(dst [4]byte, key uint32, port uint16) int {
+	h := (uint32(be32(dst)) ^ key ^ uint32(port)<<16) * 0x9e3779b1
+	return int(h >> (32 - 7) & (encapCacheSize - 1))
+}
+
+// hit reports whether c holds the headers of this tunnel, built from the
+// current tables.
+func (c *encapEntry) hit(env *Env, nt *neigh.Table, under *fib.Table, src, dst [4]byte, key uint32, hasKey bool, port uint16) bool {
+	return c.valid && c.env == env && c.neigh == nt && c.under == under && c.dst == dst && c.src == src &&
+		c.key == key && c.hasKey == hasKey && c.port == port
+}
+
+// fill builds the tunnel's headers into c.
+func (c *encapEntry) fill(env *Env, nt *neigh.Table, under *fib.Table, src, dst [4]byte, key uint32, hasKey bool, port uint16, mac, ownMAC [6]byte) {
+	*c = encapEntry{}
+	c.env, c.neigh, c.under = env, nt, under
+	c.src, c.dst, c.key, c.hasKey, c.port = src, dst, key, hasKey, port
+	b := c.hdr[:]
+	packet.EncodeEthernet(b, packet.MAC(mac), packet.MAC(ownMAC), packet.EtherTypeIPv4)
+	packet.EncodeIPv4(b[packet.EthernetSize:], packet.IPv4Fields{
+		Flags:    packet.IPv4FlagDF,
+		TTL:      64,
+		Protocol: packet.ProtoGRE,
+		Src:      src,
+		Dst:      dst,
+	})
+	n := packet.EncodeGRE(b[packet.EthernetSize+packet.IPv4MinSize:], packet.EtherTypeIPv4, key, hasKey)
+	c.hlen = uint8(packet.EthernetSize + packet.IPv4MinSize + n)
+	c.csum = packet.IPv4(b[packet.EthernetSize:]).Checksum()
+	c.valid = true
+}
+
+// write copies the headers to b and sets the packet's TOS, total length
+// and ID, updating the header checksum for them (RFC 1624: each field
+// changes from the template's zero).
+func (c *encapEntry) write(b []byte, tos uint8, total, id uint16) {
+	n := int(c.hlen)
+	copy(b[:n], c.hdr[:n])
+	ip := b[packet.EthernetSize : packet.EthernetSize+packet.IPv4MinSize]
+	ip[1] = tos
+	binary.BigEndian.PutUint16(ip[2:], total)
+	binary.BigEndian.PutUint16(ip[4:], id)
+	d := checksum.Diff16(0, uint16(tos)) + checksum.Diff16(0, total) + checksum.Diff16(0, id)
+	binary.BigEndian.PutUint16(ip[10:], checksum.Apply(c.csum, d))
+}
