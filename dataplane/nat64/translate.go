@@ -62,6 +62,12 @@ type Config struct {
 	// instead of copying them (the option RFC 7915 §4.1 and §5.1 offer
 	// for networks whose DSCP policies differ).
 	ZeroTrafficClass bool
+	// IPv4HeaderChecked says the caller has verified the IPv4 header
+	// checksum of the packet it gives V4ToV6 (the data plane does so on
+	// receipt, and keeps it valid through the TTL decrement): V4ToV6
+	// then does not verify it a second time. Without it a bad checksum is
+	// ResultBadChecksum (also with a nil Config).
+	IPv4HeaderChecked bool
 }
 
 // Protocol constants used below.

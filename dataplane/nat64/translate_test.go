@@ -352,6 +352,12 @@ func TestRefusals(t *testing.T) {
 		if _, r := nat64.V4ToV6(f, parse(f), &back4to6, nil, nil); r != nat64.ResultBadChecksum {
 			t.Errorf("= %v", r)
 		}
+		// A caller that verified the header itself (the data plane, on
+		// receipt) is not second-guessed: the check is its.
+		checked := nat64.Config{IPv4HeaderChecked: true}
+		if _, r := nat64.V4ToV6(f, parse(f), &back4to6, &checked, nil); !r.Translated() {
+			t.Errorf("with IPv4HeaderChecked = %v, want translated", r)
+		}
 	})
 	t.Run("unsupported protocol", func(t *testing.T) {
 		ip := newIPv4(eip4, pool4, layers.IPProtocolGRE)

@@ -51,7 +51,7 @@ func V4ToV6(f *Frame, p *packet.Parsed, a *Addrs, c *Config, spare []Frame) (n i
 	if !ip.IsValid(len(ip)) {
 		return 0, ResultMalformed
 	}
-	if !ip.IsChecksumValid() {
+	if (c == nil || !c.IPv4HeaderChecked) && !ip.IsChecksumValid() {
 		return 0, ResultBadChecksum
 	}
 	hl, tl := ip.HeaderLength(), int(ip.TotalLength())

@@ -632,6 +632,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	w.n64cfg = nat64.Config{}
 	w.n64cfg.MTU6 = int(out.MTU)
 	w.n64cfg.ZeroTrafficClass = n.ZeroTrafficClass
+	w.n64cfg.IPv4HeaderChecked = true // forward4 verified it; decTTL4 keeps it valid
 	decTTL4(ip)
 	firstFrag, fragID, proto := p.Frag, p.FragID, p.Proto
 	var nf nat64.Frame
@@ -1051,6 +1052,7 @@ func (w *Worker) sendV4ToV6(f *Frame, n *NAT64, a *nat64.Addrs, port uint16, mac
 	w.n64cfg = nat64.Config{}
 	w.n64cfg.MTU6 = int(out.MTU)
 	w.n64cfg.ZeroTrafficClass = n.ZeroTrafficClass
+	w.n64cfg.IPv4HeaderChecked = true // forward4 verified it; decTTL4 keeps it valid
 	decTTL4(packet.IPv4(f.Data()[p.L3Off:]))
 	var nf nat64.Frame
 	nf.Buf = f.Buf
