@@ -72,9 +72,16 @@ func (g *benchGW) run(b *testing.B, frames [][]byte, ports []uint16) {
 		g.w.Process(batch, now)
 		g.w.Flush()
 	}
+	reportRate(b, "Mpps", "ns/pkt")
+}
+
+// reportRate reports the b.N batches of benchBatch packets as a rate in
+// millions per second (unit rate, e.g. "Mpps") and as ns each (unit per,
+// e.g. "ns/pkt").
+func reportRate(b *testing.B, rate, per string) {
 	pkts := float64(b.N * benchBatch)
-	b.ReportMetric(pkts/b.Elapsed().Seconds()/1e6, "Mpps")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/pkts, "ns/pkt")
+	b.ReportMetric(pkts/b.Elapsed().Seconds()/1e6, rate)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/pkts, per)
 }
 
 // BenchmarkGatewayFastPath: established flows in both directions: half the
@@ -156,9 +163,7 @@ func BenchmarkGatewayNewFlows(b *testing.B) {
 		g.w.Process(batch, now)
 		g.w.Flush()
 	}
-	pkts := float64(b.N * benchBatch)
-	b.ReportMetric(pkts/b.Elapsed().Seconds()/1e6, "Mflows/s")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/pkts, "ns/flow")
+	reportRate(b, "Mflows/s", "ns/flow")
 	st := g.dp.Stats()
 	if st.Events[pipeline.EventFlowCreated] == 0 || st.TotalDrops() != 0 {
 		b.Fatalf("flows created %d, drops %d %v", st.Events[pipeline.EventFlowCreated], st.TotalDrops(), st.Drops)

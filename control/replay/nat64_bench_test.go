@@ -148,9 +148,7 @@ func BenchmarkNAT64NewSessions(b *testing.B) {
 		g.w.Process(batch, now)
 		g.w.Flush()
 	}
-	pkts := float64(b.N * benchBatch)
-	b.ReportMetric(pkts/b.Elapsed().Seconds()/1e6, "Msessions/s")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/pkts, "ns/session")
+	reportRate(b, "Msessions/s", "ns/session")
 	st := g.dp.Stats()
 	if st.Events[pipeline.EventNAT64SessionCreated] == 0 || st.TotalDrops() != 0 {
 		b.Fatalf("sessions created %d; drops %s", st.Events[pipeline.EventNAT64SessionCreated], dropNames(st))

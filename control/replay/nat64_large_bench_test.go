@@ -32,6 +32,33 @@ func largeFlow(i uint32) (x6 [16]byte, x uint16, t [4]byte, tport uint16) {
 	return x6, uint16(1024 + i%60000), t, uint16(1024 + i/4096)
 }
 
+// largeStart is the large benchmarks' clock at the start (ns).
+const largeStart = int64(1e12)
+
+// largeNAT64 is a benchmark data plane with a session table of capacity
+// entries holding the UDP sessions of largeFlow 0..n-1 (to server
+// 2.2.2.11:7053, last seen at largeStart), inserted directly; its pool is
+// 198.51.96.0/20 and its clients are beyond the router 2001:db8:6::7.
+func largeNAT64(b *testing.B, capacity, n int, edits ...func(*config.Config)) *benchGW {
+	g := newBenchGW(b, capacity, append([]func(*config.Config){func(c *config.Config) {
+		c.NAT64.Pools = []config.Pool{{Prefix: "198.51.96.0/20", Ports: "1024-65535"}}
+		c.BGP.Announce = []string{"198.51.96.0/20"}
+		v, _ := c.FindVRF("nat64")
+		v.Routes = append(v.Routes, config.Route{Prefix: largeClients, Via: client6, Port: "v6"})
+	}}, edits...)...)
+	sw := g.dp.Sessions().NewWorker()
+	server := [4]byte{2, 2, 2, 11}
+	for i := range uint32(n) {
+		x6, x, t, tport := largeFlow(i)
+		f, r := pipeline.NAT64SessionKeys(17, x6, x, server, 7053, t, tport)
+		if _, res := sw.Insert(&f, &r, session.ClassUDP, session.StateClosed, session.Value{}, largeStart); res != session.Inserted {
+			b.Fatalf("session %d: %v", i, res)
+		}
+	}
+	sw.Flush()
+	return g
+}
+
 // BenchmarkNAT64EstablishedLarge is BenchmarkNAT64Established over 4M
 // sessions visited in a scattered order: each packet's session is in
 // DRAM, the regime of a full-size table (issue 4: 100M sessions a box).
@@ -40,23 +67,7 @@ func largeFlow(i uint32) (x6 [16]byte, x uint16, t [4]byte, tport uint16) {
 // template, the address and port patched with incremental checksums (a
 // few ns of the figure), alternately from the client and from the server.
 func BenchmarkNAT64EstablishedLarge(b *testing.B) {
-	g := newBenchGW(b, 2*largeFlows, func(c *config.Config) {
-		c.NAT64.Pools = []config.Pool{{Prefix: "198.51.96.0/20", Ports: "1024-65535"}}
-		c.BGP.Announce = []string{"198.51.96.0/20"}
-		v, _ := c.FindVRF("nat64")
-		v.Routes = append(v.Routes, config.Route{Prefix: largeClients, Via: client6, Port: "v6"})
-	})
-	const start = int64(1e12)
-	sw := g.dp.Sessions().NewWorker()
-	server := [4]byte{2, 2, 2, 11}
-	for i := range uint32(largeFlows) {
-		x6, x, t, tport := largeFlow(i)
-		f, r := pipeline.NAT64SessionKeys(17, x6, x, server, 7053, t, tport)
-		if _, res := sw.Insert(&f, &r, session.ClassUDP, session.StateClosed, session.Value{}, start); res != session.Inserted {
-			b.Fatalf("session %d: %v", i, res)
-		}
-	}
-	sw.Flush()
+	g := largeNAT64(b, 2*largeFlows, largeFlows)
 	// Templates: flow 0's datagram each way (nat64Frames makes them
 	// through the data plane; here its session exists already).
 	_, x, t, tport := largeFlow(0)
@@ -65,7 +76,7 @@ func BenchmarkNAT64EstablishedLarge(b *testing.B) {
 
 	bufs := make([]byte, benchBatch*4096)
 	batch := make([]pipeline.Frame, benchBatch)
-	now := start
+	now := largeStart
 	var j uint32
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -104,9 +115,7 @@ func BenchmarkNAT64EstablishedLarge(b *testing.B) {
 		g.w.Process(batch, now)
 		g.w.Flush()
 	}
-	pkts := float64(b.N * benchBatch)
-	b.ReportMetric(pkts/b.Elapsed().Seconds()/1e6, "Mpps")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/pkts, "ns/pkt")
+	reportRate(b, "Mpps", "ns/pkt")
 	if st := g.dp.Stats(); st.TotalDrops() != 0 || st.Events[pipeline.EventNAT64Hit] == 0 {
 		b.Fatalf("drops %s, hits %d", dropNames(st), st.Events[pipeline.EventNAT64Hit])
 	}
@@ -120,29 +129,14 @@ func BenchmarkNAT64EstablishedLarge(b *testing.B) {
 // has filled, or of a flood of new clients.
 func BenchmarkNAT64NewSessionsFullTable(b *testing.B) {
 	const entries = 8 << 20
-	g := newBenchGW(b, entries, func(c *config.Config) {
+	g := largeNAT64(b, entries, entries, func(c *config.Config) {
 		c.NAT64.SYNLimit.Default = 0
 		c.Access = nil
-		c.NAT64.Pools = []config.Pool{{Prefix: "198.51.96.0/20", Ports: "1024-65535"}}
-		c.BGP.Announce = []string{"198.51.96.0/20"}
-		v, _ := c.FindVRF("nat64")
-		v.Routes = append(v.Routes, config.Route{Prefix: largeClients, Via: client6, Port: "v6"})
 	})
-	const start = int64(1e12)
-	sw := g.dp.Sessions().NewWorker()
-	server := [4]byte{2, 2, 2, 11}
-	for i := range uint32(entries) {
-		x6, x, t, tport := largeFlow(i)
-		f, r := pipeline.NAT64SessionKeys(17, x6, x, server, 7053, t, tport)
-		if _, res := sw.Insert(&f, &r, session.ClassUDP, session.StateClosed, session.Value{}, start); res != session.Inserted {
-			b.Fatalf("session %d: %v", i, res)
-		}
-	}
-	sw.Flush()
 	syn := fixture.New().Eth(macC6, macV6).IPv6(client6, eip6).TCP(1024, 80, "S").Bytes()
 	bufs := make([]byte, benchBatch*4096)
 	batch := make([]pipeline.Frame, benchBatch)
-	now := start
+	now := largeStart
 	var j uint32
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -169,9 +163,7 @@ func BenchmarkNAT64NewSessionsFullTable(b *testing.B) {
 		g.w.Process(batch, now)
 		g.w.Flush()
 	}
-	pkts := float64(b.N * benchBatch)
-	b.ReportMetric(pkts/b.Elapsed().Seconds()/1e6, "Msessions/s")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/pkts, "ns/session")
+	reportRate(b, "Msessions/s", "ns/session")
 	st := g.dp.Stats()
 	ts := g.dp.Sessions().Stats()
 	if st.TotalDrops() != 0 || st.Events[pipeline.EventNAT64SessionCreated] == 0 || ts.Evicted == 0 {
