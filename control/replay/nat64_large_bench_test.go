@@ -95,7 +95,7 @@ func BenchmarkNAT64EstablishedLarge(b *testing.B) {
 				copy(f[34:38], cx6[12:])
 				binary.BigEndian.PutUint16(f[54:], cx)
 				binary.BigEndian.PutUint16(f[60:], c)
-				batch[i] = pipeline.Frame{Buf: buf, Off: 256, Len: n, InPort: portV6}
+				receive(&batch[i], buf, 256, n, portV6)
 			} else {
 				n := copy(f, in)
 				// IPv4 destination at 30, UDP destination port at 36,
@@ -107,7 +107,7 @@ func BenchmarkNAT64EstablishedLarge(b *testing.B) {
 				binary.BigEndian.PutUint16(f[36:], ctport)
 				binary.BigEndian.PutUint16(f[24:], ic)
 				binary.BigEndian.PutUint16(f[40:], c)
-				batch[i] = pipeline.Frame{Buf: buf, Off: 256, Len: n, InPort: portV4}
+				receive(&batch[i], buf, 256, n, portV4)
 			}
 			j++
 		}
@@ -156,7 +156,7 @@ func BenchmarkNAT64NewSessionsFullTable(b *testing.B) {
 			copy(f[34:38], host[:])
 			binary.BigEndian.PutUint16(f[54:], x)
 			binary.BigEndian.PutUint16(f[70:], c)
-			batch[i] = pipeline.Frame{Buf: buf, Off: 256, Len: n, InPort: portV6}
+			receive(&batch[i], buf, 256, n, portV6)
 			j++
 		}
 		now += 1000
