@@ -2,7 +2,9 @@ package replay_test
 
 import (
 	"net/netip"
+	"runtime"
 	"testing"
+	"weak"
 
 	"github.com/google/gopacket/layers"
 
@@ -111,4 +113,40 @@ func TestGatewayNeighbourChangeAppliesAtOnce(t *testing.T) {
 	}
 	nc.Publish(neigh.Build(kept))
 	g.expectDrop(send(), pipeline.DropNoNeighbor)
+}
+
+// A tunnel's cached headers hold the underlay table they were built from;
+// a tunnel that fell idle kept a replaced table (a full BGP table is 100+
+// MiB) alive. The worker now lets go of slots built from replaced tables,
+// one slot per batch: after a table change and encapCacheSize (128)
+// batches of other traffic, the old table can be collected.
+func TestEncapCacheLetsGoOfReplacedTables(t *testing.T) {
+	g := newGW(t, nil)
+	env := g.dp.Env()
+	main := env.VRFs[env.Ports[portUnder].VRF]
+	rebuild := func() *fib.Table {
+		b := fib.NewBuilder()
+		for _, r := range main.Table().Routes() {
+			if err := b.Add(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b.Build()
+	}
+	t0 := rebuild()
+	main.Publish(t0)
+	g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "S").Bytes()), portUnder) // tenant 1's tunnel, built with t0
+	old := weak.Make(t0)
+	t0 = nil
+	main.Publish(rebuild())
+	// Tenant 1's tunnel falls idle; tenant 2's carries on, batch after batch.
+	for i := range 200 {
+		g.expectTx(g.send(portInet, fromClient("2.2.2.12").TCP(uint16(41000+i), 23, "S").Bytes()), portUnder)
+	}
+	runtime.GC()
+	runtime.GC()
+	if old.Value() != nil {
+		t.Error("the replaced underlay table is still reachable after 200 batches (held by an idle tunnel's cached headers)")
+	}
+	runtime.KeepAlive(g) // the worker, whose cache is what is being checked
 }

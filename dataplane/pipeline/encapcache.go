@@ -25,6 +25,13 @@ import (
 // current ones per batch (the route table per packet), so a route or
 // neighbour change reaches the next packet exactly as without the cache.
 
+// An entry holds pointers to the tables it was built from, which keeps
+// them alive: a tunnel that falls idle would keep a replaced underlay
+// table (a full BGP table is 100+ MiB) until another tunnel took its slot.
+// So each batch the worker checks one slot (encapRelease, round robin) and
+// empties it if any of its tables has been replaced: a replaced table is
+// let go within encapCacheSize batches.
+
 // encapCacheSize is the number of tunnels a worker keeps headers for
 // (direct-mapped: a tunnel whose slot another took is rebuilt).
 const encapCacheSize = 128
@@ -94,4 +101,19 @@ func (c *encapEntry) write(b []byte, tos uint8, total, id uint16) {
 	binary.BigEndian.PutUint16(ip[4:], id)
 	d := checksum.Diff16(0, uint16(tos)) + checksum.Diff16(0, total) + checksum.Diff16(0, id)
 	binary.BigEndian.PutUint16(ip[10:], checksum.Apply(c.csum, d))
+}
+
+// encapRelease empties the next slot of the round if it was built from
+// tables that are no longer current (see above). Once per batch.
+func (w *Worker) encapRelease() {
+	c := &w.encap[w.encapHand%encapCacheSize]
+	w.encapHand++
+	if !c.valid {
+		return
+	}
+	env := w.env
+	if c.env != env || c.neigh != w.neigh || int(c.port) >= len(env.Ports) ||
+		c.under != env.VRFs[env.Ports[c.port].VRF].Table() {
+		*c = encapEntry{}
+	}
 }

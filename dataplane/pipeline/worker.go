@@ -114,10 +114,11 @@ type Worker struct {
 	icmp tokenBucket
 	ipID uint16
 
-	tun   tunnel                     // outer headers of the packet being decapsulated
-	encap [encapCacheSize]encapEntry // tunnels' outer headers (encapcache.go)
-	nmemo [MaxPorts]neighMemo        // last neighbour per output port (forward.go)
-	fwp   firewall.Packet            // the classifier's view of the packet
+	tun       tunnel                     // outer headers of the packet being decapsulated
+	encap     [encapCacheSize]encapEntry // tunnels' outer headers (encapcache.go)
+	encapHand uint32                     // the slot encapRelease checks next
+	nmemo     [MaxPorts]neighMemo        // last neighbour per output port (forward.go)
+	fwp       firewall.Packet            // the classifier's view of the packet
 
 	sw       *session.Worker // nil without a session table
 	prefetch bool            // the table is large: prefetch each batch's keys (prefetch.go)
@@ -173,6 +174,7 @@ func (w *Worker) Process(batch []Frame, now int64) {
 	if c := w.d.capture.Load(); c != nil {
 		w.captureBatch(c, batch, now)
 	}
+	w.encapRelease()
 	if w.sw != nil {
 		w.sw.Sweep(sweepPerBatch, now)
 		if w.prefetch {
