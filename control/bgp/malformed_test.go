@@ -114,6 +114,21 @@ func TestMalformedUpdate(t *testing.T) {
 		return p
 	}
 
+	// gobgp accepts a passive peer's connection only once the peer is in
+	// ACTIVE; a connection made before (while it is still IDLE, just
+	// configured) is closed at once (seen under load: EOF before OPEN).
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	waitActive := func(what string) {
+		deadline := time.Now().Add(15 * time.Second)
+		for s.PeerState(ctx, addrP) != "ACTIVE" {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the raw peer never became ACTIVE (state %q)", what, s.PeerState(ctx, addrP))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitActive("first connection")
 	p := connect()
 	// A good UPDATE first: the VIP via the raw peer.
 	p.sendMsg(bgp.NewBGPUpdateMessage(nil, []bgp.PathAttributeInterface{
@@ -158,8 +173,6 @@ func TestMalformedUpdate(t *testing.T) {
 	// The peer's routes go with its session.
 	w.wait(t, vip, "withdrawn after the session reset", withdrawn)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	st := s.Stats(ctx)
 	t.Logf("stats: %+v", st)
 	if st.NotificationsSent < 1 || st.PeerUps != 1 || st.PeerDowns != 1 || st.UpdatesReceived < 1 {
@@ -168,13 +181,10 @@ func TestMalformedUpdate(t *testing.T) {
 
 	// The speaker keeps serving: the peer comes back (gobgp holds a reset
 	// peer in Idle for its idle-hold time, 5 s, before accepting again).
-	deadline := time.Now().Add(15 * time.Second)
-	for s.PeerState(ctx, addrP) != "ACTIVE" && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitActive("after the reset")
 	connect()
 	w.wait(t, vip, "still withdrawn after reconnect", withdrawn)
-	deadline = time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(5 * time.Second)
 	for s.Stats(ctx).PeerUps != 2 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
