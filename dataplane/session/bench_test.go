@@ -101,7 +101,6 @@ func BenchmarkLookupBatch(b *testing.B) {
 			tab := filledTable(b, 10_000_000)
 			w := tab.NewWorker()
 			var keys [64]session.Key
-			var probes [64]session.Probe
 			var e session.Entry
 			var j uint32
 			b.ReportAllocs()
@@ -113,12 +112,12 @@ func BenchmarkLookupBatch(b *testing.B) {
 				}
 				if pf > 0 {
 					for i := range keys {
-						probes[i] = w.Prefetch(&keys[i])
+						w.Prefetch(&keys[i])
 					}
 				}
 				if pf > 1 {
 					for i := range keys {
-						w.PrefetchEntries(probes[i])
+						w.PrefetchEntry(&keys[i])
 					}
 				}
 				for i := range keys {

@@ -100,62 +100,44 @@ func (w *Worker) Lookup(k *Key, e *Entry) bool {
 	return false
 }
 
-// Probe is where a key's lookup begins, from Prefetch: its home bucket
-// and slot tag, for PrefetchEntries. The zero Probe names nothing.
-type Probe struct {
-	bucket uint32 // home bucket + 1
-	tag    uint32
-}
-
 // Prefetch starts loading the index bucket where k's lookup (or insert)
 // begins, and returns at once: a worker that knows the keys of a batch's
 // packets before it processes them prefetches them all first, so that the
 // buckets' cache misses overlap instead of costing one full memory latency
 // each, in turn (the table is DRAM-bound: two misses per operation). It
 // reads nothing and changes nothing; a key that cannot be stored is
-// ignored (zero Probe). The Probe it returns lets PrefetchEntries start
-// the second miss without hashing the key again.
-func (w *Worker) Prefetch(k *Key) Probe {
+// ignored.
+func (w *Worker) Prefetch(k *Key) {
 	var x enc
-	if !encode(k, &x) {
-		return Probe{}
+	if encode(k, &x) {
+		t := w.t
+		prefetch(uintptr(unsafe.Pointer(&t.index[t.home(t.seeds.hash(&x))])))
 	}
-	t := w.t
-	h := t.seeds.hash(&x)
-	b := t.home(h)
-	prefetch(uintptr(unsafe.Pointer(&t.index[b])))
-	return Probe{bucket: uint32(b) + 1, tag: t.tag(h)}
 }
 
-// PrefetchEntries is the second stage after Prefetch: once the probe's
-// bucket has arrived (call it for a batch's probes after Prefetch for all
-// of them), it starts loading the entries whose slot tags match (the
+// PrefetchEntry is the second stage after Prefetch: once k's bucket has
+// arrived, it starts loading the entries whose slot tags match k (the
 // lookup's second miss). It reads the bucket with atomic loads and writes
-// nothing.
-func (w *Worker) PrefetchEntries(p Probe) {
-	if p.bucket == 0 {
+// nothing. Call it for a batch's keys after Prefetch for all of them. (The
+// data plane does not: in its batches the second pass cost more than it
+// saved, docs/performance.md.)
+func (w *Worker) PrefetchEntry(k *Key) {
+	var x enc
+	if !encode(k, &x) {
 		return
 	}
 	t := w.t
-	bk := &t.index[p.bucket-1]
+	h := t.seeds.hash(&x)
+	bk := &t.index[t.home(h)]
+	tag := t.tag(h)
 	for s := 0; s < slotsUsed; s++ {
-		if v := atomic.LoadUint32(&bk[s]); v != 0 && v&t.tagMask == p.tag {
+		if v := atomic.LoadUint32(&bk[s]); v != 0 && v&t.tagMask == tag {
 			// A 48-byte entry may straddle two cache lines.
 			en := &t.entries[t.slotIndex(v)]
 			prefetch(uintptr(unsafe.Pointer(&en[0])))
 			prefetch(uintptr(unsafe.Pointer(&en[entryWords-1])))
 		}
 	}
-}
-
-// PrefetchEntry is PrefetchEntries for a key (hashing it again).
-func (w *Worker) PrefetchEntry(k *Key) {
-	var x enc
-	if !encode(k, &x) {
-		return
-	}
-	h := w.t.seeds.hash(&x)
-	w.PrefetchEntries(Probe{bucket: uint32(w.t.home(h)) + 1, tag: w.t.tag(h)})
 }
 
 // Result is the outcome of Insert.
@@ -718,11 +700,8 @@ func (w *Worker) duplicate(k *enc, h uint64, idx uint32, out *Entry, now int64) 
 					}
 					break // it backed out or was deleted: not a duplicate
 				}
-				if !w0Pending(w0) && t.Expired(out, now) {
-					if w.remove(o, out.Handle.seq) {
-						w.stats.Expired++
-					}
-					break
+				if !w0Pending(w0) && w.expire(out, now) {
+					break // its lifetime ran out: removed, no duplicate
 				}
 				if !w0Pending(w0) || o < idx {
 					return true
