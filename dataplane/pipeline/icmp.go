@@ -84,8 +84,7 @@ func (w *Worker) icmp4Error(f *Frame, in *PortInfo, typ, code uint8, mtu uint16,
 	f.Len = packet.EthernetSize + n
 	pad(f)
 	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(out.MAC))
+	eth.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
 	eth.SetEtherType(packet.EtherTypeIPv4)
 	w.stats.Events[ev]++
 	w.tx(f, port)
@@ -169,8 +168,7 @@ func (w *Worker) icmp6Error(f *Frame, in *PortInfo, typ, code uint8, param uint3
 	f.Len = packet.EthernetSize + hdr + quoted
 	pad(f)
 	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(out.MAC))
+	eth.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
 	eth.SetEtherType(packet.EtherTypeIPv6)
 	w.stats.Events[ev]++
 	w.tx(f, port)

@@ -146,7 +146,7 @@ func (l *SYNLimiter) bucket(eip [4]byte) uint32 {
 		return i
 	}
 	n := uint32(len(l.rates)) - l.hashed
-	return n + uint32(mix64(be32(eip)))&(l.hashed-1)
+	return n + uint32(flatmap.Mix64(be32(eip)))&(l.hashed-1)
 }
 
 // Allow takes one SYN token for eip in direction dir (0 v6->v4, 1 v4->v6)
@@ -469,16 +469,16 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 func bibSeed(x6 *[16]byte, sport uint16, proto uint8) uint64 {
 	var seed uint64
 	for i := 0; i < 16; i += 8 {
-		seed ^= mix64(uint64(x6[i])<<56 | uint64(x6[i+1])<<48 | uint64(x6[i+2])<<40 | uint64(x6[i+3])<<32 |
+		seed ^= flatmap.Mix64(uint64(x6[i])<<56 | uint64(x6[i+1])<<48 | uint64(x6[i+2])<<40 | uint64(x6[i+3])<<32 |
 			uint64(x6[i+4])<<24 | uint64(x6[i+5])<<16 | uint64(x6[i+6])<<8 | uint64(x6[i+7]))
 	}
-	return mix64(seed ^ uint64(sport)<<8 ^ uint64(proto))
+	return flatmap.Mix64(seed ^ uint64(sport)<<8 ^ uint64(proto))
 }
 
 // bibCandidate is the try-th pool address and port offered to a new
 // binding whose bibSeed is seed.
 func (n *NAT64) bibCandidate(seed, try uint64) ([4]byte, uint16) {
-	h := mix64(seed + try*0x9e3779b97f4a7c15)
+	h := flatmap.Mix64(seed + try*0x9e3779b97f4a7c15)
 	pool := &n.Pools[h%uint64(len(n.Pools))]
 	h >>= 8
 	addr := uint32(be32(pool.Base)) + uint32(h%uint64(pool.Count))
@@ -681,8 +681,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		sf.Off, sf.Len = ns[i].Off, ns[i].Len
 		sf.InPort, sf.Time = f.InPort, f.Time
 		e := packet.Ethernet(sf.Data())
-		e.SetDst(packet.MAC(mac))
-		e.SetSrc(packet.MAC(out.MAC))
+		e.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
 		w.tx(sf, port)
 	}
 	if nfr > 0 {

@@ -148,8 +148,7 @@ func (w *Worker) rejectIngress(f *Frame, in *PortInfo) {
 	f.Len = packet.EthernetSize + n
 	pad(f)
 	eth := packet.Ethernet(f.Data())
-	eth.SetDst(packet.MAC(mac))
-	eth.SetSrc(packet.MAC(out.MAC))
+	eth.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
 	eth.SetEtherType(packet.EtherTypeIPv4)
 	f.Verdict = VerdictTx // the original stays counted as a firewall drop
 	f.OutPort = port
