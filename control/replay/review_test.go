@@ -6,6 +6,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
 	"xdpgw/control/config"
@@ -22,6 +23,15 @@ func TestFoundTEBEchoInnerMACs(t *testing.T) {
 	req := fixture.New().Eth(macHost1, macUnderlay).IPv4("172.168.0.11", "172.168.0.1").GRE(1000).
 		Eth("02:00:00:00:aa:07", macUnderlay).IPv4("10.0.0.7", "10.0.0.1").ICMPEcho(5, 1, false).Bytes()
 	pkt := g.expectTx(g.send(portUnder, req), portUnder)
+	if in := innerEth(t, pkt); in.DstMAC.String() != "02:00:00:00:aa:07" {
+		t.Errorf("inner Ethernet of the echo reply: %v > %v; want dst = the asker 02:00:00:00:aa:07", in.SrcMAC, in.DstMAC)
+	}
+}
+
+// innerEth is the Ethernet header inside a TEB tunnel: the second of
+// exactly two.
+func innerEth(t *testing.T, pkt gopacket.Packet) *layers.Ethernet {
+	t.Helper()
 	var eths []*layers.Ethernet
 	for _, l := range pkt.Layers() {
 		if e, ok := l.(*layers.Ethernet); ok {
@@ -31,10 +41,7 @@ func TestFoundTEBEchoInnerMACs(t *testing.T) {
 	if len(eths) != 2 {
 		t.Fatalf("%d Ethernet layers", len(eths))
 	}
-	in := eths[1]
-	if in.DstMAC.String() != "02:00:00:00:aa:07" {
-		t.Errorf("inner Ethernet of the echo reply: %v > %v; want dst = the asker 02:00:00:00:aa:07", in.SrcMAC, in.DstMAC)
-	}
+	return eths[1]
 }
 
 // Same for a reject answer (TCP RST) sent back through a TEB tunnel.
@@ -46,16 +53,7 @@ func TestFoundTEBRejectInnerMACs(t *testing.T) {
 	req := fixture.New().Eth(macHost1, macUnderlay).IPv4("172.168.0.11", "172.168.0.1").GRE(1000).
 		Eth("02:00:00:00:aa:07", macUnderlay).IPv4("10.0.0.7", "1.1.1.7").TCP(40001, 6667, "S").Bytes()
 	pkt := g.expectTx(g.send(portUnder, req), portUnder)
-	var eths []*layers.Ethernet
-	for _, l := range pkt.Layers() {
-		if e, ok := l.(*layers.Ethernet); ok {
-			eths = append(eths, e)
-		}
-	}
-	if len(eths) != 2 {
-		t.Fatalf("%d Ethernet layers", len(eths))
-	}
-	if in := eths[1]; in.DstMAC.String() != "02:00:00:00:aa:07" {
+	if in := innerEth(t, pkt); in.DstMAC.String() != "02:00:00:00:aa:07" {
 		t.Errorf("inner Ethernet of the RST: %v > %v; want dst = the sender 02:00:00:00:aa:07", in.SrcMAC, in.DstMAC)
 	}
 }
