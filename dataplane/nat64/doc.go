@@ -92,6 +92,6 @@
 // uses a map per packet; tests enforce the allocations with
 // testing.AllocsPerRun. It must never import fmt, log, any logging
 // package, anything under control/, or gopacket (tests only); besides the
-// standard library's encoding/binary, errors and net/netip it imports only
-// dataplane/checksum and dataplane/packet.
+// standard library's encoding/binary, errors, math/bits and net/netip it
+// imports only dataplane/checksum and dataplane/packet.
 package nat64

@@ -12,6 +12,7 @@ func TestImports(t *testing.T) {
 	allowed := map[string]bool{
 		"encoding/binary":          true,
 		"errors":                   true,
+		"math/bits":                true,
 		"net/netip":                true,
 		"xdpgw/dataplane/checksum": true,
 		"xdpgw/dataplane/packet":   true,

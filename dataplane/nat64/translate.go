@@ -2,6 +2,7 @@ package nat64
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"xdpgw/dataplane/checksum"
 	"xdpgw/dataplane/packet"
@@ -132,8 +133,20 @@ func frameL3(f *Frame, p *packet.Parsed, version uint8) (l3, end int, ok bool) {
 
 // moveL2 copies the link-layer header (n bytes, VLAN tags included) from
 // buf[from:] to buf[to:] and sets its EtherType. copy is a memmove, so the
-// ranges may overlap.
+// ranges may overlap. An untagged Ethernet header moved by at least its own
+// length (every translation moves it by 20 or more) is copied as two
+// overlapping 8-byte words: the MACs, the only bytes kept, are the first 12
+// (a call to memmove for 14 bytes cost about 30 instructions a packet).
 func moveL2(buf []byte, from, to, n int, etherType uint16) {
+	if n == packet.EthernetSize && (to-from >= n || from-to >= n) {
+		src := (*[packet.EthernetSize]byte)(buf[from:])
+		dst := (*[packet.EthernetSize]byte)(buf[to:])
+		lo, hi := binary.LittleEndian.Uint64(src[0:8]), binary.LittleEndian.Uint64(src[6:14])
+		binary.LittleEndian.PutUint64(dst[0:8], lo)
+		binary.LittleEndian.PutUint64(dst[6:14], hi)
+		binary.BigEndian.PutUint16(dst[12:14], etherType)
+		return
+	}
 	copy(buf[to:to+n], buf[from:from+n])
 	binary.BigEndian.PutUint16(buf[to+n-2:], etherType)
 }
@@ -159,17 +172,23 @@ func sum4(a, b [4]byte) uint16 {
 	return uint16(s)
 }
 
+// sum16 is the folded sum of two IPv6 addresses. It adds them as 64-bit
+// words in the machine's (little-endian) order with end-around carries and
+// swaps the bytes of the result: the one's complement sum does not depend
+// on byte order except for that swap (RFC 1071 2(B)). Four loads instead of
+// eight big-endian 32-bit ones.
 func sum16(a, b *[16]byte) uint16 {
-	var s uint64
-	for i := 0; i < 16; i += 4 {
-		s += uint64(binary.BigEndian.Uint32(a[i:]))
-		s += uint64(binary.BigEndian.Uint32(b[i:]))
-	}
-	s = (s >> 32) + (s & 0xffffffff)
-	s = (s >> 32) + (s & 0xffffffff)
-	s = (s >> 16) + (s & 0xffff)
-	s = (s >> 16) + (s & 0xffff)
-	return uint16(s)
+	s, c := bits.Add64(binary.LittleEndian.Uint64(a[0:8]), binary.LittleEndian.Uint64(a[8:16]), 0)
+	s, c2 := bits.Add64(s, binary.LittleEndian.Uint64(b[0:8]), 0)
+	s, c3 := bits.Add64(s, binary.LittleEndian.Uint64(b[8:16]), 0)
+	// Each carry out of bit 63 is worth 2^64 = 1 (mod 2^16-1).
+	s, c4 := bits.Add64(s, c+c2+c3, 0)
+	s += c4 // s+c4 cannot carry again: s is at most 2 after a carry out
+	t := (s >> 32) + (s & 0xffffffff)
+	t = (t >> 16) + (t & 0xffff)
+	t = (t >> 16) + (t & 0xffff)
+	t = (t >> 16) + (t & 0xffff)
+	return bits.ReverseBytes16(uint16(t))
 }
 
 func be16(b []byte) uint16     { return binary.BigEndian.Uint16(b) }
