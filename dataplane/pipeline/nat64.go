@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/binary"
 	"sync/atomic"
 	"xdpgw/dataplane/flatmap"
 
@@ -467,24 +468,24 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 // bibSeed hashes (X',x) and the protocol: the seed of a new binding's
 // candidates (bibCandidate).
 func bibSeed(x6 *[16]byte, sport uint16, proto uint8) uint64 {
-	var seed uint64
-	for i := 0; i < 16; i += 8 {
-		seed ^= flatmap.Mix64(uint64(x6[i])<<56 | uint64(x6[i+1])<<48 | uint64(x6[i+2])<<40 | uint64(x6[i+3])<<32 |
-			uint64(x6[i+4])<<24 | uint64(x6[i+5])<<16 | uint64(x6[i+6])<<8 | uint64(x6[i+7]))
-	}
+	seed := flatmap.Mix64(binary.BigEndian.Uint64(x6[0:8])) ^ flatmap.Mix64(binary.BigEndian.Uint64(x6[8:16]))
 	return flatmap.Mix64(seed ^ uint64(sport)<<8 ^ uint64(proto))
 }
 
 // bibCandidate is the try-th pool address and port offered to a new
-// binding whose bibSeed is seed.
+// binding whose bibSeed is seed. Each choice maps 32 bits of a hash onto
+// its range by multiplying and keeping the high half (Lemire's
+// multiply-shift reduction): no division, where three 64-bit divisions cost
+// a new session about 100 cycles of latency (twice: the batch's prefetch
+// pass computes the first candidate too). Every address and port of a
+// range below 2^32 stays reachable.
 func (n *NAT64) bibCandidate(seed, try uint64) ([4]byte, uint16) {
 	h := flatmap.Mix64(seed + try*0x9e3779b97f4a7c15)
-	pool := &n.Pools[h%uint64(len(n.Pools))]
-	h >>= 8
-	addr := uint32(be32(pool.Base)) + uint32(h%uint64(pool.Count))
-	h >>= 20
+	pool := &n.Pools[uint64(uint32(h))*uint64(len(n.Pools))>>32]
+	addr := uint32(be32(pool.Base)) + uint32((h>>32)*uint64(pool.Count)>>32)
+	g := h * 0xbf58476d1ce4e5b9 // other bits for the port: h's are spent
 	span := uint64(pool.PortHi-pool.PortLo) + 1
-	port := pool.PortLo + uint16(h%span)
+	port := pool.PortLo + uint16((g>>32)*span>>32)
 	return [4]byte{byte(addr >> 24), byte(addr >> 16), byte(addr >> 8), byte(addr)}, port
 }
 
