@@ -140,6 +140,14 @@ func (p *Parsed) DecodeL2(frame []byte, off int) {
 		et = v.EtherType()
 		off += VLANSize
 	}
+	if et == EtherTypeIPv4 {
+		// What decodeL3 would do, without its call: nearly every
+		// frame is IPv4 (len(frame)-off >= 0 was checked above).
+		p.EtherType = et
+		p.L3Off = off
+		p.decodeIPv4(frame, off)
+		return
+	}
 	p.decodeL3(frame, off, et)
 }
 
@@ -148,6 +156,13 @@ func (p *Parsed) DecodeL2(frame []byte, off int) {
 // zero and L3Off is off.
 func (p *Parsed) DecodeL3(frame []byte, off int, etherType uint16) {
 	*p = Parsed{}
+	if etherType == EtherTypeIPv4 && off >= 0 && off <= len(frame) {
+		// decodeL3 without its call, for the inner packet of a tunnel.
+		p.EtherType = etherType
+		p.L3Off = off
+		p.decodeIPv4(frame, off)
+		return
+	}
 	p.decodeL3(frame, off, etherType)
 }
 
@@ -185,12 +200,16 @@ func (p *Parsed) decodeIPv4(frame []byte, off int) {
 		p.Status = DecodeTruncatedL3
 		return
 	}
-	if ip.Version() != IPv4Version {
+	// The fixed header as an array: its fields are read without a bounds
+	// check each, and the addresses are copied as words (copy would test
+	// for overlap first).
+	h := (*[IPv4MinSize]byte)(ip)
+	if h[ipv4VersIHL]>>4 != IPv4Version {
 		p.Status = DecodeBadIPVersion
 		return
 	}
 	p.IPVersion = 4
-	hl := ip.HeaderLength()
+	hl := int(h[ipv4VersIHL]&0x0f) * 4
 	if hl < IPv4MinSize {
 		p.Status = DecodeBadIPHeaderLen
 		return
@@ -199,22 +218,22 @@ func (p *Parsed) decodeIPv4(frame []byte, off int) {
 		p.Status = DecodeTruncatedL3
 		return
 	}
-	tl := int(ip.TotalLength())
+	tl := int(binary.BigEndian.Uint16(h[ipv4TotalLen:]))
 	if tl < hl || tl > len(ip) {
 		p.Status = DecodeBadIPLength
 		return
 	}
 	p.L3Len = tl
-	p.Proto = ip.Protocol()
-	p.TTL = ip.TTL()
-	copy(p.Src[:4], ip[ipv4Src:ipv4Src+4])
-	copy(p.Dst[:4], ip[ipv4Dst:ipv4Dst+4])
-	ff := binary.BigEndian.Uint16(ip[ipv4FlagsFrag:])
+	p.Proto = h[ipv4Protocol]
+	p.TTL = h[ipv4TTL]
+	binary.LittleEndian.PutUint32(p.Src[:4], binary.LittleEndian.Uint32(h[ipv4Src:]))
+	binary.LittleEndian.PutUint32(p.Dst[:4], binary.LittleEndian.Uint32(h[ipv4Dst:]))
+	ff := binary.BigEndian.Uint16(h[ipv4FlagsFrag:])
 	p.FragOff = (ff & ipv4FragOffMask) * 8
 	p.MoreFrags = ff&(IPv4FlagMF<<ipv4FlagsShift) != 0
 	p.Frag = p.MoreFrags || p.FragOff != 0
 	if p.Frag {
-		p.FragID = uint32(ip.ID())
+		p.FragID = uint32(binary.BigEndian.Uint16(h[ipv4ID:]))
 	}
 	if p.FragOff != 0 {
 		// RFC 791: only the fragment at offset 0 carries the L4 header.
