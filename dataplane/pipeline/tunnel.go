@@ -225,7 +225,7 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int, data []
 	ip := packet.IPv4(data[p.L3Off:])
 	e := &gw.EIPs[ei]
 	t := &gw.Tenants[e.Tenant]
-	nh, ok := w.lookup4(t.VRF, e.Private)
+	nh, ok := w.eipLookup4(ei, t.VRF, e.Private)
 	if !ok || nh.Local || nh.Blackhole || int(nh.Port) >= len(w.env.Ports) {
 		w.drop(f, DropNoRoute)
 		return

@@ -137,6 +137,9 @@ type Worker struct {
 	eipPriv  []uint64
 	eipDirty []int32
 
+	eipRoutes    []eipRoute // per EIP of eipGW: its private address's route (eiproute.go)
+	eipRouteHand uint32     // the memo eipRouteRelease checks next
+
 	spare     []Frame // spare buffers lent by the Loop for this batch
 	spareUsed int     // how many of them became output frames
 	n64spare  [maxSpare]nat64.Frame
@@ -175,6 +178,7 @@ func (w *Worker) Process(batch []Frame, now int64) {
 		w.captureBatch(c, batch, now)
 	}
 	w.encapRelease()
+	w.eipRouteRelease()
 	if w.sw != nil {
 		w.sw.Sweep(sweepPerBatch, now)
 		if w.prefetch {
