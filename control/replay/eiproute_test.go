@@ -17,7 +17,7 @@ import (
 // change in the tenant's VRF must apply to the very next packet of an
 // established flow, and a replaced table must not be kept alive.
 func TestGatewayEIPRouteFollowsChanges(t *testing.T) {
-	// Enough EIPs that the release round (4 memos per batch) does not
+	// Enough EIPs that the release round (one memo per batch) does not
 	// reach EIP 0's memo during the test: the per-packet check must
 	// catch the change by itself.
 	g := newGW(t, func(c *config.Config) {

@@ -338,18 +338,38 @@ func (p *Parsed) decodeL4(frame []byte, off, end int) {
 			p.SrcPort, p.DstPort = id, id
 		}
 	case ProtoGRE:
-		g := GRE(seg)
-		if len(g) < GREMinSize {
+		if len(seg) < GREMinSize {
 			p.Status = DecodeTruncatedL4
 			return
 		}
-		if !g.IsValid() {
+		// GRE.IsValid, HeaderLength and Key in one pass over the flags
+		// (every packet from a tenant comes through here).
+		g := (*[GREMinSize]byte)(seg)
+		f := g[greFlags]
+		if g[greVersion]&greVerMask != 0 || f&(greFlagR|greFlagSSR|greFlagRecurTop) != 0 {
 			p.Status = DecodeBadGRE
 			return
 		}
-		p.GREProto = g.Protocol()
-		p.GREHasKey = g.HasKey()
-		p.GREKey = g.Key()
-		p.GREHdrLen = g.HeaderLength()
+		hl := GREMinSize
+		if f&greFlagC != 0 {
+			hl += 4
+		}
+		key := hl // the key follows the checksum word, if any
+		if f&greFlagK != 0 {
+			hl += 4
+		}
+		if f&greFlagS != 0 {
+			hl += 4
+		}
+		if hl > len(seg) {
+			p.Status = DecodeBadGRE
+			return
+		}
+		p.GREProto = binary.BigEndian.Uint16(g[greProtocol:])
+		if f&greFlagK != 0 {
+			p.GREHasKey = true
+			p.GREKey = binary.BigEndian.Uint32(seg[key:])
+		}
+		p.GREHdrLen = hl
 	}
 }

@@ -40,27 +40,24 @@ func (w *Worker) eipLookup4(ei int, vrf uint16, dst [4]byte) (*fib.NextHop, bool
 	return nh, true
 }
 
-// eipRouteRelease forgets the memo of the next few EIPs of the round if
-// their tenant's VRF no longer holds the table it came from, so that an
-// idle EIP does not keep a replaced table alive (as encapRelease does for
-// the tunnels' headers). Once per batch.
+// eipRouteRelease forgets the memo of the next EIP of the round if its
+// tenant's VRF no longer holds the table it came from, so that an idle EIP
+// does not keep a replaced table alive (as encapRelease does for the
+// tunnels' headers). Once per batch.
 func (w *Worker) eipRouteRelease() {
-	gw := w.eipGW
-	n := len(w.eipRoutes)
+	gw, n := w.eipGW, len(w.eipRoutes)
 	if gw == nil || n == 0 {
 		return
 	}
+	ei := int(w.eipRouteHand % uint32(n))
+	w.eipRouteHand++
+	m := &w.eipRoutes[ei]
+	if m.t == nil {
+		return
+	}
 	vrfs := w.env.VRFs
-	for range 4 {
-		ei := int(w.eipRouteHand % uint32(n))
-		w.eipRouteHand++
-		m := &w.eipRoutes[ei]
-		if m.t == nil {
-			continue
-		}
-		vrf := int(gw.Tenants[gw.EIPs[ei].Tenant].VRF)
-		if vrf >= len(vrfs) || vrfs[vrf] == nil || vrfs[vrf].Table() != m.t {
-			*m = eipRoute{}
-		}
+	vrf := int(gw.Tenants[gw.EIPs[ei].Tenant].VRF)
+	if vrf >= len(vrfs) || vrfs[vrf] == nil || vrfs[vrf].Table() != m.t {
+		*m = eipRoute{}
 	}
 }
