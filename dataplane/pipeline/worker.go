@@ -308,10 +308,12 @@ func (w *Worker) process(f *Frame) {
 // Ethernet header) is mac. It compares two words where a [6]byte
 // comparison of eth.Dst() copied both arrays through the stack and compared
 // them byte by byte.
+// The header goes through an array pointer: with a slice the compiler
+// loaded the first word byte by byte.
 func isMAC(data []byte, mac *[6]byte) bool {
-	_ = data[5]
-	return binary.LittleEndian.Uint32(data[0:4]) == binary.LittleEndian.Uint32(mac[0:4]) &&
-		binary.LittleEndian.Uint16(data[4:6]) == binary.LittleEndian.Uint16(mac[4:6])
+	d := (*[6]byte)(data)
+	return binary.LittleEndian.Uint32(d[0:4]) == binary.LittleEndian.Uint32(mac[0:4]) &&
+		binary.LittleEndian.Uint16(d[4:6]) == binary.LittleEndian.Uint16(mac[4:6])
 }
 
 func accessDrop(r access.DropReason) DropReason {
