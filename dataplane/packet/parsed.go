@@ -239,6 +239,12 @@ func (p *Parsed) decodeIPv4(frame []byte, off int) {
 		// RFC 791: only the fragment at offset 0 carries the L4 header.
 		return
 	}
+	if p.Proto == ProtoTCP {
+		// decodeL4 without its call for the most common payload.
+		p.L4Off = off + hl
+		p.decodeTCP(ip[hl:tl])
+		return
+	}
 	p.decodeL4(frame, off+hl, off+tl)
 }
 
@@ -284,6 +290,28 @@ func (p *Parsed) decodeIPv6(frame []byte, off int) {
 	p.decodeL4(frame, off+IPv6Size+l4, off+p.L3Len)
 }
 
+// decodeTCP decodes the TCP header at the start of seg, the IP payload. It
+// is inlined where it is called, decodeIPv4's TCP case among them.
+func (p *Parsed) decodeTCP(seg []byte) {
+	if len(seg) < TCPMinSize {
+		p.Status = DecodeTruncatedL4
+		return
+	}
+	t := (*[TCPMinSize]byte)(seg)
+	do := int(t[tcpDataOffset]>>4) * 4
+	if do < TCPMinSize {
+		p.Status = DecodeBadTCPHeader
+		return
+	}
+	if do > len(seg) {
+		p.Status = DecodeTruncatedL4
+		return
+	}
+	p.SrcPort = binary.BigEndian.Uint16(t[tcpSrcPort:])
+	p.DstPort = binary.BigEndian.Uint16(t[tcpDstPort:])
+	p.TCPFlags = t[tcpFlags]
+}
+
 // decodeL4 decodes the upper-layer header at frame[off:end], where end is
 // the end of the IP packet.
 func (p *Parsed) decodeL4(frame []byte, off, end int) {
@@ -291,23 +319,7 @@ func (p *Parsed) decodeL4(frame []byte, off, end int) {
 	seg := frame[off:end]
 	switch p.Proto {
 	case ProtoTCP:
-		if len(seg) < TCPMinSize {
-			p.Status = DecodeTruncatedL4
-			return
-		}
-		t := TCP(seg)
-		do := t.DataOffset()
-		if do < TCPMinSize {
-			p.Status = DecodeBadTCPHeader
-			return
-		}
-		if do > len(seg) {
-			p.Status = DecodeTruncatedL4
-			return
-		}
-		p.SrcPort = t.SrcPort()
-		p.DstPort = t.DstPort()
-		p.TCPFlags = t.Flags()
+		p.decodeTCP(seg)
 	case ProtoUDP:
 		if len(seg) < UDPSize {
 			p.Status = DecodeTruncatedL4
