@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"xdpgw/dataplane/checksum"
 	"xdpgw/dataplane/neigh"
@@ -179,10 +180,14 @@ func (w *Worker) output(f *Frame, out *PortInfo, port uint16, mac [6]byte, ether
 		w.stats.Events[EventVLANStripped]++
 	}
 	f.Len = packet.EthernetSize + p.L3Len
-	pad(f)
-	eth := packet.Ethernet(f.Data())
-	eth.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
-	eth.SetEtherType(etherType)
+	if f.Len < minFrame {
+		pad(f)
+	}
+	// The header through an array view: one bounds check, where f.Data()
+	// and the setters checked four times.
+	eth := (*[packet.EthernetSize]byte)(f.Buf[f.Off:])
+	packet.Ethernet(eth[:]).SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
+	binary.BigEndian.PutUint16(eth[12:], etherType)
 	w.tx(f, port)
 }
 

@@ -120,7 +120,8 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant, data []byte) {
 		w.drop(f, DropBadSource)
 		return
 	}
-	if t.HasAddr4 && dst == t.Addr4 {
+	// As words from p, where dst == t.Addr4 assembled the copy byte by byte.
+	if t.HasAddr4 && binary.LittleEndian.Uint32(p.Dst[:4]) == binary.LittleEndian.Uint32(t.Addr4[:]) {
 		if p.Proto == packet.ProtoICMP && p.L4Off != 0 && p.ICMPType == packet.ICMPv4Echo {
 			w.tunnelEcho(f, t)
 			return
