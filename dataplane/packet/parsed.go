@@ -204,12 +204,13 @@ func (p *Parsed) decodeIPv4(frame []byte, off int) {
 	// check each, and the addresses are copied as words (copy would test
 	// for overlap first).
 	h := (*[IPv4MinSize]byte)(ip)
-	if h[ipv4VersIHL]>>4 != IPv4Version {
+	vihl := h[ipv4VersIHL]
+	if vihl>>4 != IPv4Version {
 		p.Status = DecodeBadIPVersion
 		return
 	}
 	p.IPVersion = 4
-	hl := int(h[ipv4VersIHL]&0x0f) * 4
+	hl := int(vihl&0x0f) * 4
 	if hl < IPv4MinSize {
 		p.Status = DecodeBadIPHeaderLen
 		return
@@ -228,16 +229,19 @@ func (p *Parsed) decodeIPv4(frame []byte, off int) {
 	p.TTL = h[ipv4TTL]
 	binary.LittleEndian.PutUint32(p.Src[:4], binary.LittleEndian.Uint32(h[ipv4Src:]))
 	binary.LittleEndian.PutUint32(p.Dst[:4], binary.LittleEndian.Uint32(h[ipv4Dst:]))
+	// In locals: p's fields, once stored, would be loaded back to test.
 	ff := binary.BigEndian.Uint16(h[ipv4FlagsFrag:])
-	p.FragOff = (ff & ipv4FragOffMask) * 8
-	p.MoreFrags = ff&(IPv4FlagMF<<ipv4FlagsShift) != 0
-	p.Frag = p.MoreFrags || p.FragOff != 0
-	if p.Frag {
+	fragOff := (ff & ipv4FragOffMask) * 8
+	more := ff&(IPv4FlagMF<<ipv4FlagsShift) != 0
+	p.FragOff = fragOff
+	p.MoreFrags = more
+	if more || fragOff != 0 {
+		p.Frag = true
 		p.FragID = uint32(binary.BigEndian.Uint16(h[ipv4ID:]))
-	}
-	if p.FragOff != 0 {
-		// RFC 791: only the fragment at offset 0 carries the L4 header.
-		return
+		if fragOff != 0 {
+			// RFC 791: only the fragment at offset 0 carries the L4 header.
+			return
+		}
 	}
 	if p.Proto == ProtoTCP {
 		// decodeL4 without its call for the most common payload.
