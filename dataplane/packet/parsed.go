@@ -92,6 +92,7 @@ type Parsed struct {
 	FragHdrOff         int    // v6: frame offset of the Fragment header, else 0
 	GREKey             uint32 // if Proto == ProtoGRE and L4 decoded: the key
 	GREHasKey          bool
+	GREHasChecksum     bool   // the C bit: the header holds a checksum
 	GREProto           uint16 // inner protocol (EtherType) of GRE
 	GREHdrLen          int
 }
@@ -382,6 +383,7 @@ func (p *Parsed) decodeL4(frame []byte, off, end int) {
 			return
 		}
 		p.GREProto = binary.BigEndian.Uint16(g[greProtocol:])
+		p.GREHasChecksum = f&greFlagC != 0
 		if f&greFlagK != 0 {
 			p.GREHasKey = true
 			p.GREKey = binary.BigEndian.Uint32(seg[key:])

@@ -55,8 +55,7 @@ func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway, data []byte) {
 		return
 	}
 	end := p.L3Off + p.L3Len
-	gre := packet.GRE(data[p.L4Off:end])
-	if gre.HasChecksum() && checksum.Checksum(gre, 0) != 0xffff {
+	if p.GREHasChecksum && checksum.Checksum(data[p.L4Off:end], 0) != 0xffff {
 		w.drop(f, DropBadGREChecksum)
 		return
 	}
