@@ -8,14 +8,17 @@ import (
 // fold64 reduces a 64-bit one's complement accumulator to 16 bits.
 // End-around carries are added back in at every width (RFC 1071 §2(B)), so
 // the order of additions does not matter.
+//
+// Each halving adds the word to itself rotated by half its width: the top
+// half of the result is then hi + lo plus the carry out of the bottom half's
+// lo + hi, which is exactly the end-around carry (the carry out of the top
+// is dropped). Two rotate-adds replace four shift-mask-add folds; this runs
+// for every checksum of every packet.
 func fold64(s uint64) uint16 {
-	// 64 -> 33 bits, then 33 -> 32 bits.
-	s = (s >> 32) + (s & 0xffffffff)
-	s = (s >> 32) + (s & 0xffffffff)
-	// 32 -> 17 bits, then 17 -> 16 bits.
-	s = (s >> 16) + (s & 0xffff)
-	s = (s >> 16) + (s & 0xffff)
-	return uint16(s)
+	s += bits.RotateLeft64(s, 32)
+	h := uint32(s >> 32)
+	h += bits.RotateLeft32(h, 16)
+	return uint16(h >> 16)
 }
 
 // Checksum returns the 16-bit one's complement sum of b added to initial,

@@ -139,10 +139,18 @@ func (t *Table) Lookup4(dst [4]byte) (nh *NextHop, ok bool) {
 			return nil, false // zero Table
 		}
 		e = (*[smallRoot]uint32)(root)[a>>24]
-		sh := uint(16)
-		for e&ptrBit != 0 {
-			e = t.v4chunks[uint(e&idxMask)<<8|(a>>sh)&0xff]
-			sh -= 8
+		if e&ptrBit != 0 {
+			// At most three more levels, unrolled and branch-free as
+			// above once the root has named a chunk (a table without
+			// IPv4 routes has no chunks, not even the dummy).
+			c := t.v4chunks
+			e = c[uint(e&idxMask)<<8|(a>>16)&0xff]
+			m := uint(int32(e) >> 31)
+			e2 := c[(uint(e&idxMask)&m)<<8|(a>>8)&0xff]
+			e ^= (e ^ e2) & uint32(m)
+			m = uint(int32(e) >> 31)
+			e3 := c[(uint(e&idxMask)&m)<<8|a&0xff]
+			e ^= (e ^ e3) & uint32(m)
 		}
 	}
 	if e == 0 {

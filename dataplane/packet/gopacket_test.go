@@ -577,6 +577,7 @@ func (o *oracle) walk(ls []gopacket.Layer) {
 			eq(t, "ICMPv6.Seq", l.SeqNumber, m.Seq())
 		case *layers.GRE:
 			w.GREProto, w.GREHasKey, w.GREHdrLen = uint16(l.Protocol), l.KeyPresent, len(l.Contents)
+			w.GREHasChecksum = l.ChecksumPresent
 			if l.KeyPresent {
 				w.GREKey = l.Key
 			}

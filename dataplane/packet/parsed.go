@@ -92,6 +92,7 @@ type Parsed struct {
 	FragHdrOff         int    // v6: frame offset of the Fragment header, else 0
 	GREKey             uint32 // if Proto == ProtoGRE and L4 decoded: the key
 	GREHasKey          bool
+	GREHasChecksum     bool   // the C bit: the header holds a checksum
 	GREProto           uint16 // inner protocol (EtherType) of GRE
 	GREHdrLen          int
 }
@@ -140,6 +141,14 @@ func (p *Parsed) DecodeL2(frame []byte, off int) {
 		et = v.EtherType()
 		off += VLANSize
 	}
+	if et == EtherTypeIPv4 {
+		// What decodeL3 would do, without its call: nearly every
+		// frame is IPv4 (len(frame)-off >= 0 was checked above).
+		p.EtherType = et
+		p.L3Off = off
+		p.decodeIPv4(frame, off)
+		return
+	}
 	p.decodeL3(frame, off, et)
 }
 
@@ -148,6 +157,13 @@ func (p *Parsed) DecodeL2(frame []byte, off int) {
 // zero and L3Off is off.
 func (p *Parsed) DecodeL3(frame []byte, off int, etherType uint16) {
 	*p = Parsed{}
+	if etherType == EtherTypeIPv4 && off >= 0 && off <= len(frame) {
+		// decodeL3 without its call, for the inner packet of a tunnel.
+		p.EtherType = etherType
+		p.L3Off = off
+		p.decodeIPv4(frame, off)
+		return
+	}
 	p.decodeL3(frame, off, etherType)
 }
 
@@ -185,12 +201,17 @@ func (p *Parsed) decodeIPv4(frame []byte, off int) {
 		p.Status = DecodeTruncatedL3
 		return
 	}
-	if ip.Version() != IPv4Version {
+	// The fixed header as an array: its fields are read without a bounds
+	// check each, and the addresses are copied as words (copy would test
+	// for overlap first).
+	h := (*[IPv4MinSize]byte)(ip)
+	vihl := h[ipv4VersIHL]
+	if vihl>>4 != IPv4Version {
 		p.Status = DecodeBadIPVersion
 		return
 	}
 	p.IPVersion = 4
-	hl := ip.HeaderLength()
+	hl := int(vihl&0x0f) * 4
 	if hl < IPv4MinSize {
 		p.Status = DecodeBadIPHeaderLen
 		return
@@ -199,25 +220,34 @@ func (p *Parsed) decodeIPv4(frame []byte, off int) {
 		p.Status = DecodeTruncatedL3
 		return
 	}
-	tl := int(ip.TotalLength())
+	tl := int(binary.BigEndian.Uint16(h[ipv4TotalLen:]))
 	if tl < hl || tl > len(ip) {
 		p.Status = DecodeBadIPLength
 		return
 	}
 	p.L3Len = tl
-	p.Proto = ip.Protocol()
-	p.TTL = ip.TTL()
-	copy(p.Src[:4], ip[ipv4Src:ipv4Src+4])
-	copy(p.Dst[:4], ip[ipv4Dst:ipv4Dst+4])
-	ff := binary.BigEndian.Uint16(ip[ipv4FlagsFrag:])
-	p.FragOff = (ff & ipv4FragOffMask) * 8
-	p.MoreFrags = ff&(IPv4FlagMF<<ipv4FlagsShift) != 0
-	p.Frag = p.MoreFrags || p.FragOff != 0
-	if p.Frag {
-		p.FragID = uint32(ip.ID())
+	p.Proto = h[ipv4Protocol]
+	p.TTL = h[ipv4TTL]
+	binary.LittleEndian.PutUint32(p.Src[:4], binary.LittleEndian.Uint32(h[ipv4Src:]))
+	binary.LittleEndian.PutUint32(p.Dst[:4], binary.LittleEndian.Uint32(h[ipv4Dst:]))
+	// In locals: p's fields, once stored, would be loaded back to test.
+	ff := binary.BigEndian.Uint16(h[ipv4FlagsFrag:])
+	fragOff := (ff & ipv4FragOffMask) * 8
+	more := ff&(IPv4FlagMF<<ipv4FlagsShift) != 0
+	p.FragOff = fragOff
+	p.MoreFrags = more
+	if more || fragOff != 0 {
+		p.Frag = true
+		p.FragID = uint32(binary.BigEndian.Uint16(h[ipv4ID:]))
+		if fragOff != 0 {
+			// RFC 791: only the fragment at offset 0 carries the L4 header.
+			return
+		}
 	}
-	if p.FragOff != 0 {
-		// RFC 791: only the fragment at offset 0 carries the L4 header.
+	if p.Proto == ProtoTCP {
+		// decodeL4 without its call for the most common payload.
+		p.L4Off = off + hl
+		p.decodeTCP(ip[hl:tl])
 		return
 	}
 	p.decodeL4(frame, off+hl, off+tl)
@@ -265,6 +295,28 @@ func (p *Parsed) decodeIPv6(frame []byte, off int) {
 	p.decodeL4(frame, off+IPv6Size+l4, off+p.L3Len)
 }
 
+// decodeTCP decodes the TCP header at the start of seg, the IP payload. It
+// is inlined where it is called, decodeIPv4's TCP case among them.
+func (p *Parsed) decodeTCP(seg []byte) {
+	if len(seg) < TCPMinSize {
+		p.Status = DecodeTruncatedL4
+		return
+	}
+	t := (*[TCPMinSize]byte)(seg)
+	do := int(t[tcpDataOffset]>>4) * 4
+	if do < TCPMinSize {
+		p.Status = DecodeBadTCPHeader
+		return
+	}
+	if do > len(seg) {
+		p.Status = DecodeTruncatedL4
+		return
+	}
+	p.SrcPort = binary.BigEndian.Uint16(t[tcpSrcPort:])
+	p.DstPort = binary.BigEndian.Uint16(t[tcpDstPort:])
+	p.TCPFlags = t[tcpFlags]
+}
+
 // decodeL4 decodes the upper-layer header at frame[off:end], where end is
 // the end of the IP packet.
 func (p *Parsed) decodeL4(frame []byte, off, end int) {
@@ -272,23 +324,7 @@ func (p *Parsed) decodeL4(frame []byte, off, end int) {
 	seg := frame[off:end]
 	switch p.Proto {
 	case ProtoTCP:
-		if len(seg) < TCPMinSize {
-			p.Status = DecodeTruncatedL4
-			return
-		}
-		t := TCP(seg)
-		do := t.DataOffset()
-		if do < TCPMinSize {
-			p.Status = DecodeBadTCPHeader
-			return
-		}
-		if do > len(seg) {
-			p.Status = DecodeTruncatedL4
-			return
-		}
-		p.SrcPort = t.SrcPort()
-		p.DstPort = t.DstPort()
-		p.TCPFlags = t.Flags()
+		p.decodeTCP(seg)
 	case ProtoUDP:
 		if len(seg) < UDPSize {
 			p.Status = DecodeTruncatedL4
@@ -319,18 +355,39 @@ func (p *Parsed) decodeL4(frame []byte, off, end int) {
 			p.SrcPort, p.DstPort = id, id
 		}
 	case ProtoGRE:
-		g := GRE(seg)
-		if len(g) < GREMinSize {
+		if len(seg) < GREMinSize {
 			p.Status = DecodeTruncatedL4
 			return
 		}
-		if !g.IsValid() {
+		// GRE.IsValid, HeaderLength and Key in one pass over the flags
+		// (every packet from a tenant comes through here).
+		g := (*[GREMinSize]byte)(seg)
+		f := g[greFlags]
+		if g[greVersion]&greVerMask != 0 || f&(greFlagR|greFlagSSR|greFlagRecurTop) != 0 {
 			p.Status = DecodeBadGRE
 			return
 		}
-		p.GREProto = g.Protocol()
-		p.GREHasKey = g.HasKey()
-		p.GREKey = g.Key()
-		p.GREHdrLen = g.HeaderLength()
+		hl := GREMinSize
+		if f&greFlagC != 0 {
+			hl += 4
+		}
+		key := hl // the key follows the checksum word, if any
+		if f&greFlagK != 0 {
+			hl += 4
+		}
+		if f&greFlagS != 0 {
+			hl += 4
+		}
+		if hl > len(seg) {
+			p.Status = DecodeBadGRE
+			return
+		}
+		p.GREProto = binary.BigEndian.Uint16(g[greProtocol:])
+		p.GREHasChecksum = f&greFlagC != 0
+		if f&greFlagK != 0 {
+			p.GREHasKey = true
+			p.GREKey = binary.BigEndian.Uint32(seg[key:])
+		}
+		p.GREHdrLen = hl
 	}
 }

@@ -15,10 +15,11 @@ const maxEIPDirty = 256
 func (w *Worker) useGateway(g *Gateway) {
 	w.flushEIPs()
 	w.eipGW = g
-	w.eipPriv, w.eipDirty = nil, nil
+	w.eipPriv, w.eipDirty, w.eipRoutes = nil, nil, nil
 	if g != nil {
 		w.eipPriv = make([]uint64, eipCounters*len(g.EIPs))
 		w.eipDirty = make([]int32, 0, min(len(g.EIPs), maxEIPDirty))
+		w.eipRoutes = make([]eipRoute, len(g.EIPs))
 	}
 }
 

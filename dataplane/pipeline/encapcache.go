@@ -93,9 +93,26 @@ func (c *encapEntry) fill(env *Env, nt *neigh.Table, under *fib.Table, src, dst 
 // and ID, updating the header checksum for them (RFC 1624: each field
 // changes from the template's zero).
 func (c *encapEntry) write(b []byte, tos uint8, total, id uint16) {
-	n := int(c.hlen)
-	copy(b[:n], c.hdr[:n])
-	ip := b[packet.EthernetSize : packet.EthernetSize+packet.IPv4MinSize]
+	// Word copies instead of a memmove call of hlen bytes (an array
+	// assignment this large also becomes a memmove call, the compiler
+	// not knowing that the two do not overlap): 32 bytes, then the rest
+	// of IPv4 and GRE with its key (42 bytes in all) or without (38).
+	const fixed = packet.EthernetSize + packet.IPv4MinSize
+	h := (*[encapHdr4Max]byte)(b[:encapHdr4Max:encapHdr4Max])
+	s := &c.hdr
+	le := binary.LittleEndian
+	le.PutUint64(h[0:], le.Uint64(s[0:]))
+	le.PutUint64(h[8:], le.Uint64(s[8:]))
+	le.PutUint64(h[16:], le.Uint64(s[16:]))
+	le.PutUint64(h[24:], le.Uint64(s[24:]))
+	if c.hlen == encapHdr4Max {
+		le.PutUint64(h[32:], le.Uint64(s[32:]))
+		le.PutUint16(h[40:], le.Uint16(s[40:]))
+	} else {
+		le.PutUint32(h[32:], le.Uint32(s[32:]))
+		le.PutUint16(h[36:], le.Uint16(s[36:]))
+	}
+	ip := h[packet.EthernetSize:fixed]
 	ip[1] = tos
 	binary.BigEndian.PutUint16(ip[2:], total)
 	binary.BigEndian.PutUint16(ip[4:], id)

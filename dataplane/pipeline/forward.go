@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"xdpgw/dataplane/checksum"
 	"xdpgw/dataplane/neigh"
@@ -22,16 +23,18 @@ func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 		w.drop(f, DropBadIPChecksum)
 		return
 	}
-	src, dst := p.Src4(), p.Dst4()
+	// The first bytes straight from p: a [4]byte copy goes through the
+	// stack, and the source is needed for nothing else here.
 	// Multicast and limited broadcast are for the host, not forwarded.
-	if dst[0] >= 224 {
+	if p.Dst[0] >= 224 {
 		w.local(f)
 		return
 	}
-	if martian4(src) {
+	if martian4Top(p.Src[0]) {
 		w.drop(f, DropBadSource)
 		return
 	}
+	dst := p.Dst4()
 	if n := w.env.NAT64; n != nil && in.Role == RoleIPv4 && n.inPool(dst) {
 		w.nat64In(f, in, n, data)
 		return
@@ -41,7 +44,8 @@ func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 	// a local route; this saves the lookup on the fast path).
 	if gw := w.env.Gateway; gw != nil {
 		switch {
-		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr4 && dst == in.Addr4:
+		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr4 &&
+			binary.LittleEndian.Uint32(p.Dst[:4]) == binary.LittleEndian.Uint32(in.Addr4[:]):
 			w.decap(f, in, gw, data)
 			return
 		case in.Role == RoleExternal:
@@ -179,18 +183,23 @@ func (w *Worker) output(f *Frame, out *PortInfo, port uint16, mac [6]byte, ether
 		w.stats.Events[EventVLANStripped]++
 	}
 	f.Len = packet.EthernetSize + p.L3Len
-	pad(f)
-	eth := packet.Ethernet(f.Data())
-	eth.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
-	eth.SetEtherType(etherType)
+	if f.Len < minFrame {
+		pad(f)
+	}
+	// The header through an array view: one bounds check, where f.Data()
+	// and the setters checked four times.
+	eth := (*[packet.EthernetSize]byte)(f.Buf[f.Off:])
+	packet.Ethernet(eth[:]).SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
+	binary.BigEndian.PutUint16(eth[12:], etherType)
 	w.tx(f, port)
 }
 
 // martian4 reports source addresses a router must not forward from
 // (RFC 1812 5.3.7): 0/8, 127/8, multicast, class E and broadcast.
-func martian4(a [4]byte) bool {
-	return a[0] == 0 || a[0] == 127 || a[0] >= 224
-}
+func martian4(a [4]byte) bool { return martian4Top(a[0]) }
+
+// martian4Top is martian4 given the address's first byte, all it needs.
+func martian4Top(b byte) bool { return b == 0 || b == 127 || b >= 224 }
 
 // martian6 reports IPv6 sources that must not be forwarded (RFC 4291):
 // unspecified, loopback and multicast.

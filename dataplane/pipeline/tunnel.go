@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"encoding/binary"
+
 	"xdpgw/dataplane/checksum"
 	"xdpgw/dataplane/firewall"
 	"xdpgw/dataplane/packet"
@@ -53,8 +55,7 @@ func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway, data []byte) {
 		return
 	}
 	end := p.L3Off + p.L3Len
-	gre := packet.GRE(data[p.L4Off:end])
-	if gre.HasChecksum() && checksum.Checksum(gre, 0) != 0xffff {
+	if p.GREHasChecksum && checksum.Checksum(data[p.L4Off:end], 0) != 0xffff {
 		w.drop(f, DropBadGREChecksum)
 		return
 	}
@@ -118,7 +119,8 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant, data []byte) {
 		w.drop(f, DropBadSource)
 		return
 	}
-	if t.HasAddr4 && dst == t.Addr4 {
+	// As words from p, where dst == t.Addr4 assembled the copy byte by byte.
+	if t.HasAddr4 && binary.LittleEndian.Uint32(p.Dst[:4]) == binary.LittleEndian.Uint32(t.Addr4[:]) {
 		if p.Proto == packet.ProtoICMP && p.L4Off != 0 && p.ICMPType == packet.ICMPv4Echo {
 			w.tunnelEcho(f, t)
 			return
@@ -223,7 +225,7 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int, data []
 	ip := packet.IPv4(data[p.L3Off:])
 	e := &gw.EIPs[ei]
 	t := &gw.Tenants[e.Tenant]
-	nh, ok := w.lookup4(t.VRF, e.Private)
+	nh, ok := w.eipLookup4(ei, t.VRF, e.Private)
 	if !ok || nh.Local || nh.Blackhole || int(nh.Port) >= len(w.env.Ports) {
 		w.drop(f, DropNoRoute)
 		return
@@ -587,35 +589,40 @@ func (w *Worker) fillFirewallPacket() {
 // sum of the changes gives what a full recomputation would store). A
 // non-initial fragment has no transport header: only the IP header changes.
 func natDecTTL4(data []byte, p *packet.Parsed, src bool, to [4]byte) {
-	ip := packet.IPv4(data[p.L3Off:])
-	var old [4]byte
+	// Fixed-size views: one bounds check each instead of one per field
+	// accessor (Decode has already proven both headers fit).
+	ip := (*[packet.IPv4MinSize]byte)(data[p.L3Off:])
+	n := binary.BigEndian.Uint32(to[:])
+	var old uint32
 	if src {
-		old = ip.Src()
-		ip.SetSrc(to)
+		old = binary.BigEndian.Uint32(ip[12:16])
+		binary.BigEndian.PutUint32(ip[12:16], n)
 	} else {
-		old = ip.Dst()
-		ip.SetDst(to)
+		old = binary.BigEndian.Uint32(ip[16:20])
+		binary.BigEndian.PutUint32(ip[16:20], n)
 	}
-	d := checksum.Diff32(old, to)
-	ttl := ip.TTL()
-	word := uint16(ttl)<<8 | uint16(ip.Protocol())
-	ip.SetTTL(ttl - 1)
-	ip.SetChecksum(checksum.Apply(ip.Checksum(), d+checksum.Diff16(word, word-0x100)))
-	if p.L4Off == 0 {
+	// checksum.Diff32, with ^ of the 32-bit word negating both halves.
+	d := uint64(^old) + uint64(n)
+	// The TTL/protocol word w becomes w-0x100 (TTL > 1, no borrow): its
+	// change ~w + (w-0x100) is the constant 0xffff-0x100 (Diff16).
+	ip[8]--
+	binary.BigEndian.PutUint16(ip[10:12], checksum.Apply(binary.BigEndian.Uint16(ip[10:12]), d+0xffff-0x100))
+	l4 := p.L4Off
+	if l4 == 0 {
 		return
 	}
 	switch p.Proto {
 	case packet.ProtoTCP:
-		t := packet.TCP(data[p.L4Off:])
-		t.SetChecksum(checksum.Apply(t.Checksum(), d))
+		c := (*[2]byte)(data[l4+16:]) // the TCP checksum
+		binary.BigEndian.PutUint16(c[:], checksum.Apply(binary.BigEndian.Uint16(c[:]), d))
 	case packet.ProtoUDP:
 		// RFC 768: zero means no checksum; a computed zero is sent as ones.
-		u := packet.UDP(data[p.L4Off:])
-		if c := u.Checksum(); c != 0 {
-			if c = checksum.Apply(c, d); c == 0 {
-				c = 0xffff
+		c := (*[2]byte)(data[l4+6:]) // the UDP checksum
+		if v := binary.BigEndian.Uint16(c[:]); v != 0 {
+			if v = checksum.Apply(v, d); v == 0 {
+				v = 0xffff
 			}
-			u.SetChecksum(c)
+			binary.BigEndian.PutUint16(c[:], v)
 		}
 	}
 	if src {

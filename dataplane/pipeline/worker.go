@@ -137,6 +137,9 @@ type Worker struct {
 	eipPriv  []uint64
 	eipDirty []int32
 
+	eipRoutes    []eipRoute // per EIP of eipGW: its private address's route (eiproute.go)
+	eipRouteHand uint32     // the memo eipRouteRelease checks next
+
 	spare     []Frame // spare buffers lent by the Loop for this batch
 	spareUsed int     // how many of them became output frames
 	n64spare  [maxSpare]nat64.Frame
@@ -175,6 +178,7 @@ func (w *Worker) Process(batch []Frame, now int64) {
 		w.captureBatch(c, batch, now)
 	}
 	w.encapRelease()
+	w.eipRouteRelease()
 	if w.sw != nil {
 		w.sw.Sweep(sweepPerBatch, now)
 		if w.prefetch {
@@ -304,10 +308,12 @@ func (w *Worker) process(f *Frame) {
 // Ethernet header) is mac. It compares two words where a [6]byte
 // comparison of eth.Dst() copied both arrays through the stack and compared
 // them byte by byte.
+// The header goes through an array pointer: with a slice the compiler
+// loaded the first word byte by byte.
 func isMAC(data []byte, mac *[6]byte) bool {
-	_ = data[5]
-	return binary.LittleEndian.Uint32(data[0:4]) == binary.LittleEndian.Uint32(mac[0:4]) &&
-		binary.LittleEndian.Uint16(data[4:6]) == binary.LittleEndian.Uint16(mac[4:6])
+	d := (*[6]byte)(data)
+	return binary.LittleEndian.Uint32(d[0:4]) == binary.LittleEndian.Uint32(mac[0:4]) &&
+		binary.LittleEndian.Uint16(d[4:6]) == binary.LittleEndian.Uint16(mac[4:6])
 }
 
 func accessDrop(r access.DropReason) DropReason {
