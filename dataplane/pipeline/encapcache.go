@@ -44,7 +44,7 @@ type encapEntry struct {
 	neigh *neigh.Table
 	under *fib.Table
 
-	src, dst [4]byte
+	src, dst uint32 // addr4 words
 	key      uint32
 	port     uint16
 	hasKey   bool
@@ -57,20 +57,20 @@ type encapEntry struct {
 	hdr  [encapHdr4Max]byte
 }
 
-func encapSlot(dst [4]byte, key uint32, port uint16) int {
-	h := (uint32(be32(dst)) ^ key ^ uint32(port)<<16) * 0x9e3779b1
+func encapSlot(dst uint32, key uint32, port uint16) int {
+	h := (dst ^ key ^ uint32(port)<<16) * 0x9e3779b1
 	return int(h >> (32 - 7) & (encapCacheSize - 1))
 }
 
 // hit reports whether c holds the headers of this tunnel, built from the
 // current tables.
-func (c *encapEntry) hit(env *Env, nt *neigh.Table, under *fib.Table, src, dst [4]byte, key uint32, hasKey bool, port uint16) bool {
+func (c *encapEntry) hit(env *Env, nt *neigh.Table, under *fib.Table, src, dst uint32, key uint32, hasKey bool, port uint16) bool {
 	return c.valid && c.env == env && c.neigh == nt && c.under == under && c.dst == dst && c.src == src &&
 		c.key == key && c.hasKey == hasKey && c.port == port
 }
 
 // fill builds the tunnel's headers into c.
-func (c *encapEntry) fill(env *Env, nt *neigh.Table, under *fib.Table, src, dst [4]byte, key uint32, hasKey bool, port uint16, mac, ownMAC [6]byte) {
+func (c *encapEntry) fill(env *Env, nt *neigh.Table, under *fib.Table, src, dst uint32, key uint32, hasKey bool, port uint16, mac, ownMAC [6]byte) {
 	*c = encapEntry{}
 	c.env, c.neigh, c.under = env, nt, under
 	c.src, c.dst, c.key, c.hasKey, c.port = src, dst, key, hasKey, port
@@ -80,8 +80,8 @@ func (c *encapEntry) fill(env *Env, nt *neigh.Table, under *fib.Table, src, dst 
 		Flags:    packet.IPv4FlagDF,
 		TTL:      64,
 		Protocol: packet.ProtoGRE,
-		Src:      src,
-		Dst:      dst,
+		Src:      wordAddr4(src),
+		Dst:      wordAddr4(dst),
 	})
 	n := packet.EncodeGRE(b[packet.EthernetSize+packet.IPv4MinSize:], packet.EtherTypeIPv4, key, hasKey)
 	c.hlen = uint8(packet.EthernetSize + packet.IPv4MinSize + n)
