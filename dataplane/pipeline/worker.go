@@ -134,8 +134,9 @@ type Worker struct {
 
 	// Per-EIP traffic of the current batch (eipcount.go), for eipGW.
 	eipGW    *Gateway
-	eipPriv  []uint64
-	eipDirty []int32
+	eipPriv  [][eipCounters]uint64
+	eipDirty []int32 // the EIPs counted since the last flush: eipDirty[:nDirty]
+	nDirty   int
 
 	eipRoutes    []eipRoute // per EIP of eipGW: its private address's route (eiproute.go)
 	eipRouteHand uint32     // the memo eipRouteRelease checks next
