@@ -135,7 +135,7 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant, data []byte) {
 		w.drop(f, DropTenantLocal)
 		return
 	}
-	nh, ok := w.lookup4(t.VRF, p.Dst4())
+	nh, ok := w.lookup4Memo(t.VRF, dst)
 	if !ok {
 		w.drop(f, DropNoRoute)
 		return

@@ -141,6 +141,9 @@ type Worker struct {
 	eipRoutes    []eipRoute // per EIP of eipGW: its private address's route (eiproute.go)
 	eipRouteHand uint32     // the memo eipRouteRelease checks next
 
+	routes    [routeMemoSize]routeMemo // tenants' egress routes (routememo.go)
+	routeHand uint32                   // the slot routeRelease checks next
+
 	spare     []Frame // spare buffers lent by the Loop for this batch
 	spareUsed int     // how many of them became output frames
 	n64spare  [maxSpare]nat64.Frame
@@ -180,6 +183,7 @@ func (w *Worker) Process(batch []Frame, now int64) {
 	}
 	w.encapRelease()
 	w.eipRouteRelease()
+	w.routeRelease()
 	if w.sw != nil {
 		w.sw.Sweep(sweepPerBatch, now)
 		if w.prefetch {
