@@ -273,8 +273,13 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int, data []
 	p := &w.p
 	e := &gw.EIPs[ei]
 	t := &gw.Tenants[e.Tenant]
-	nh, ok := w.eipLookup4(ei, t.VRF, e.Private)
-	if !ok || nh.Local || nh.Blackhole || int(nh.Port) >= len(w.env.Ports) {
+	r, ok := w.eipLookup4(ei, t.VRF, e.Private)
+	if !ok {
+		w.drop(f, DropNoRoute)
+		return
+	}
+	nh := r.nh
+	if nh.Local || nh.Blackhole || int(nh.Port) >= len(w.env.Ports) {
 		w.drop(f, DropNoRoute)
 		return
 	}
@@ -283,13 +288,32 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int, data []
 		w.eipIngressSlow(f, in, gw, ei, nh, data)
 		return
 	}
-	if p.TTL <= 1 || nh.HasEncap && p.L3Len+tunnelOver(nh) > int(w.env.Ports[nh.Port].MTU) {
+	if p.TTL <= 1 || r.over != 0 && p.L3Len+r.over > int(w.env.Ports[nh.Port].MTU) {
 		w.dnatRefuse(f, in, nh, data)
 		return
 	}
 	natDecTTL4(data, p, false, word4(&e.Private))
 	w.stats.Events[EventDNAT]++
-	w.dnatSend(f, ei, nh, t.Key)
+	if !r.tun4 {
+		w.dnatSend(f, ei, nh, t.Key)
+		return
+	}
+	// dnatSend's tunnel over IPv4, from the memo's words.
+	key, hasKey := tunnelKey(r.key, r.hasKey, t.Key)
+	w.encap4(f, nh.Port, r.src, r.hasSrc, r.dst, key, hasKey)
+	if f.Verdict == VerdictTx {
+		w.countEIP(ei, true, p.L3Len)
+	}
+}
+
+// tunnelKey is the GRE key of a packet into a tenant's tunnel: the route's,
+// or the tenant's when the route names only the destination. A tenant's
+// tunnels always carry its key (bug 2).
+func tunnelKey(key uint32, hasKey bool, tenantKey uint32) (uint32, bool) {
+	if !hasKey {
+		return tenantKey, true
+	}
+	return key, true
 }
 
 // eipIngressSlow is eipIngress for a packet without a usable flow: an ICMP
@@ -394,12 +418,7 @@ func (w *Worker) dnatSend(f *Frame, ei int, nh *fib.NextHop, tenantKey uint32) {
 		w.countEIP(ei, true, p.L3Len)
 		return
 	}
-	key, hasKey := nh.Encap.Key, nh.Encap.HasKey
-	if !hasKey {
-		// A tenant's tunnels always carry its key, also when the route
-		// names only the destination (bug 2).
-		key, hasKey = tenantKey, true
-	}
+	key, hasKey := tunnelKey(nh.Encap.Key, nh.Encap.HasKey, tenantKey)
 	if nh.Encap.OuterDst.Is6() {
 		w.encap6(f, nh.Port, as16(nh.Encap.OuterSrc), nh.Encap.OuterSrc.Is6(), as16(nh.Encap.OuterDst), key, hasKey)
 	} else {
