@@ -705,7 +705,10 @@ func (w *Worker) fillFirewallPacket() {
 func natDecTTL4(data []byte, p *packet.Parsed, src bool, to uint32) {
 	// Fixed-size views: one bounds check each instead of one per field
 	// accessor (Decode has already proven both headers fit).
-	ip := (*[packet.IPv4MinSize]byte)(data[p.L3Off:])
+	// (The bounded slices spare the compiler's masking of a slice's
+	// pointer that might point past its end.)
+	l3 := p.L3Off
+	ip := (*[packet.IPv4MinSize]byte)(data[l3 : l3+packet.IPv4MinSize])
 	// The address is stored as the word it was loaded as; the checksum
 	// arithmetic wants its big-endian value.
 	n := bits.ReverseBytes32(to)
@@ -732,11 +735,11 @@ func natDecTTL4(data []byte, p *packet.Parsed, src bool, to uint32) {
 	}
 	switch p.Proto {
 	case packet.ProtoTCP:
-		c := (*[2]byte)(data[l4+16:]) // the TCP checksum
+		c := (*[2]byte)(data[l4+16 : l4+18]) // the TCP checksum
 		binary.BigEndian.PutUint16(c[:], checksum.Apply(binary.BigEndian.Uint16(c[:]), d))
 	case packet.ProtoUDP:
 		// RFC 768: zero means no checksum; a computed zero is sent as ones.
-		c := (*[2]byte)(data[l4+6:]) // the UDP checksum
+		c := (*[2]byte)(data[l4+6 : l4+8]) // the UDP checksum
 		if v := binary.BigEndian.Uint16(c[:]); v != 0 {
 			if v = checksum.Apply(v, d); v == 0 {
 				v = 0xffff
