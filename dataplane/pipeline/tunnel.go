@@ -13,17 +13,16 @@ import (
 // tunnel is the outer context of a decapsulated packet, kept while the
 // inner packet is processed: replies the gateway originates in a tenant's
 // overlay (ARP, ICMP echo) go back through the same tunnel, key included
-// (background.md bug 3).
+// (background.md bug 3). The outer headers' addresses and MACs are not
+// copied: they stay in the frame, which a reply reuses in place
+// (tunnelReplyPrepared reads them there), and most packets need none of
+// them.
 type tunnel struct {
 	tenant   int
-	key      uint32
-	outerSrc [16]byte // the tenant host's tunnel endpoint (IPv4 in the first 4 bytes)
-	outerDst [16]byte // the gateway's underlay address
-	v6       bool     // the underlay is IPv6
-	innerEth int      // offset of the inner Ethernet header (GRE 0x6558), or 0
-	outerOff int      // offset of the outer IPv4 header in the frame
+	v6       bool // the underlay is IPv6
+	innerEth int  // offset of the inner Ethernet header (GRE 0x6558), or 0
+	outerOff int  // offset of the outer IPv4 header in the frame
 	greOff   int
-	peerMAC  packet.MAC
 }
 
 // localDeliver4 handles an IPv4 packet whose destination is local in the
@@ -72,13 +71,9 @@ func (w *Worker) decap(f *Frame, in *PortInfo, gw *Gateway, data []byte) {
 	}
 	w.tun = tunnel{}
 	w.tun.tenant = ti
-	w.tun.key = p.GREKey
-	w.tun.outerSrc = p.Src
-	w.tun.outerDst = p.Dst
 	w.tun.v6 = p.IPVersion == 6
 	w.tun.outerOff = p.L3Off
 	w.tun.greOff = p.L4Off
-	w.tun.peerMAC = packet.Ethernet(data).Src()
 	inner := p.L4Off + p.GREHdrLen
 	switch p.GREProto {
 	case packet.EtherTypeIPv4:
@@ -610,21 +605,25 @@ func (w *Worker) tunnelReplyPrepared(f *Frame) {
 	var end int
 	var mac [6]byte
 	var found bool
+	// The outer headers are as they arrived but for their lengths: the
+	// tenant host's tunnel endpoint (src) becomes the destination.
 	if tun.v6 {
 		outer := packet.IPv6(data[tun.outerOff:])
-		outer.SetSrc(tun.outerDst)
-		outer.SetDst(tun.outerSrc)
+		src, dst := outer.Src(), outer.Dst()
+		outer.SetSrc(dst)
+		outer.SetDst(src)
 		outer.SetHopLimit(64)
 		end = tun.outerOff + packet.IPv6Size + int(outer.PayloadLength())
-		mac, found = w.neigh.Lookup6(f.InPort, tun.outerSrc)
+		mac, found = w.neigh.Lookup6(f.InPort, src)
 	} else {
 		outer := packet.IPv4(data[tun.outerOff:])
-		outer.SetSrc([4]byte(tun.outerDst[:4]))
-		outer.SetDst([4]byte(tun.outerSrc[:4]))
+		src, dst := outer.Src(), outer.Dst()
+		outer.SetSrc(dst)
+		outer.SetDst(src)
 		outer.SetTTL(64)
 		outer.SetChecksum(outer.CalculateChecksum())
 		end = tun.outerOff + int(outer.TotalLength())
-		mac, found = w.neigh.Lookup4(f.InPort, [4]byte(tun.outerSrc[:4]))
+		mac, found = w.neigh.Lookup4(f.InPort, src)
 	}
 	gre := packet.GRE(data[tun.greOff:end])
 	if gre.HasChecksum() {
@@ -632,7 +631,7 @@ func (w *Worker) tunnelReplyPrepared(f *Frame) {
 		gre.SetChecksum(gre.CalculateChecksum())
 	}
 	eth := packet.Ethernet(data)
-	peer := tun.peerMAC
+	peer := eth.Src() // the MAC the packet came from
 	if found {
 		peer = packet.MAC(mac)
 	}
