@@ -10,14 +10,16 @@ import (
 	"github.com/google/gopacket/layers"
 
 	"xdpgw/dataplane/fib"
+	"xdpgw/dataplane/neigh"
 	"xdpgw/dataplane/pipeline"
 )
 
 // The worker remembers the routes of tenants' egress destinations with
 // the tables they came from, the tenant's and, for its leaked default
 // route, the main table (dataplane/pipeline/routememo.go). A change in
-// either table must apply to the very next packet of an established flow,
-// and a replaced table must not be kept alive.
+// either table, or in the neighbour table (the memo keeps the next hop's
+// MAC), must apply to the very next packet of an established flow, and a
+// replaced table must not be kept alive.
 
 // rebuildTable copies vrf's table through edit, which may change a route
 // or return false to leave it out.
@@ -32,6 +34,16 @@ func rebuildTable(t *testing.T, vrf *fib.VRF, edit func(*fib.Route) bool) *fib.T
 		}
 	}
 	return b.Build()
+}
+
+// setMAC gives addr the MAC mac in entries.
+func setMAC(entries []neigh.Entry, addr string, mac [6]byte) []neigh.Entry {
+	for i := range entries {
+		if entries[i].Addr == netip.MustParseAddr(addr) {
+			entries[i].MAC = mac
+		}
+	}
+	return entries
 }
 
 func dstMAC(pkt gopacket.Packet) string {
@@ -63,6 +75,12 @@ func TestGatewayEgressRouteFollowsChanges(t *testing.T) {
 	}))
 	if m := dstMAC(g.expectTx(ack(), portInet)); m != "02:00:00:00:02:fe" {
 		t.Errorf("after the main table's change to %s, want the router 02:00:00:00:02:fe", m)
+	}
+
+	// The client gets a new MAC: the next packet goes to it.
+	env.Neigh.Publish(neigh.Build(setMAC(env.Neigh.Load().Entries(), "1.1.1.254", [6]byte{2, 0, 0, 0, 2, 0x99})))
+	if m := dstMAC(g.expectTx(ack(), portInet)); m != "02:00:00:00:02:99" {
+		t.Errorf("after the router's MAC changed to 02:00:00:00:02:99, to %s", m)
 	}
 
 	// The tenant's own table changes: no more default route.

@@ -1,6 +1,9 @@
 package pipeline
 
-import "xdpgw/dataplane/fib"
+import (
+	"xdpgw/dataplane/fib"
+	"xdpgw/dataplane/neigh"
+)
 
 // A tenant's packet to the Internet routes its destination in the
 // tenant's VRF, whose default route leaks into the main table (config:
@@ -14,9 +17,15 @@ import "xdpgw/dataplane/fib"
 // reaches the next packet exactly as without the memo (as for the EIP
 // route memo, eiproute.go).
 //
+// With the route, a memo keeps the next hop's MAC and the neighbour table
+// it came from (also immutable and replaced on change, and loaded per
+// batch): the MAC depends only on that table, the route and the
+// destination.
+//
 // A memo holds its tables, so each batch the worker checks one slot
 // (routeRelease, round robin) and empties it if either table has been
-// replaced: a replaced table is let go within routeMemoSize batches.
+// replaced, and forgets its MAC if the neighbour table has: a replaced
+// table is let go within routeMemoSize batches.
 
 // routeMemoSize is the number of destinations a worker remembers routes
 // for (direct-mapped: a destination whose slot another took is looked up
@@ -26,6 +35,8 @@ const routeMemoSize = 64
 type routeMemo struct {
 	t, t2 *fib.Table // the VRF's table, and the leak's (nil: no leak)
 	nh    *fib.NextHop
+	nt    *neigh.Table // the table mac came from; nil: not resolved yet
+	mac   [6]byte
 	dst   uint32 // addr4 word
 	vrf   uint16 // the VRF t belongs to
 	next  uint16 // the VRF t2 belongs to
@@ -36,42 +47,54 @@ func routeSlot(vrf uint16, dst uint32) int {
 	return int(h >> (32 - 6) & (routeMemoSize - 1))
 }
 
-// lookup4Memo is lookup4(vrf, dst) for an addr4 word dst, through the memo.
-func (w *Worker) lookup4Memo(vrf uint16, dst uint32) (*fib.NextHop, bool) {
+// lookup4Memo is lookup4(vrf, dst) for an addr4 word dst, through the memo:
+// the route is m.nh.
+func (w *Worker) lookup4Memo(vrf uint16, dst uint32) (m *routeMemo, ok bool) {
 	vrfs := w.env.VRFs
 	t := vrfs[vrf].Table()
-	m := &w.routes[routeSlot(vrf, dst)]
+	m = &w.routes[routeSlot(vrf, dst)]
 	// The same table for the same destination gives the same first next
 	// hop, hence the same leak (next); only the leak's table may differ.
 	if m.t == t && m.dst == dst && (m.t2 == nil || int(m.next) < len(vrfs) && m.t2 == vrfs[m.next].Table()) {
-		return m.nh, true
+		return m, true
 	}
-	return w.lookup4Fill(m, t, vrf, dst)
+	return m, w.lookup4Fill(m, t, vrf, dst)
+}
+
+// neighbor4 is neighbor4(m.nh, m.dst), for a memo whose MAC is not from
+// the current neighbour table (m.nt != w.neigh); it remembers the MAC.
+func (m *routeMemo) neighbor4(w *Worker) ([6]byte, bool) {
+	mac, ok := w.neighbor4(m.nh, wordAddr4(m.dst))
+	if ok {
+		m.nt, m.mac = w.neigh, mac
+	}
+	return mac, ok
 }
 
 // lookup4Fill is lookup4 from vrf's table t, remembering the route in m.
-func (w *Worker) lookup4Fill(m *routeMemo, t *fib.Table, vrf uint16, dst uint32) (*fib.NextHop, bool) {
+func (w *Worker) lookup4Fill(m *routeMemo, t *fib.Table, vrf uint16, dst uint32) bool {
+	*m = routeMemo{}
 	a := wordAddr4(dst)
 	nh, ok := t.Lookup4(a)
 	if !ok {
-		return nil, false
+		return false
 	}
 	var t2 *fib.Table
 	var next uint16
 	if nh.HasNextVRF {
 		vrfs := w.env.VRFs
 		if int(nh.NextVRF) >= len(vrfs) {
-			return nil, false
+			return false
 		}
 		next = nh.NextVRF
 		t2 = vrfs[next].Table()
 		nh, ok = t2.Lookup4(a)
 		if !ok || nh.HasNextVRF {
-			return nil, false
+			return false
 		}
 	}
 	*m = routeMemo{t: t, t2: t2, nh: nh, dst: dst, vrf: vrf, next: next}
-	return nh, true
+	return true
 }
 
 // routeRelease empties the next slot of the round if a table it holds is
@@ -79,6 +102,9 @@ func (w *Worker) lookup4Fill(m *routeMemo, t *fib.Table, vrf uint16, dst uint32)
 func (w *Worker) routeRelease() {
 	m := &w.routes[w.routeHand%routeMemoSize]
 	w.routeHand++
+	if m.nt != w.neigh {
+		m.nt = nil
+	}
 	if m.t == nil {
 		return
 	}

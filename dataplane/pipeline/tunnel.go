@@ -130,11 +130,12 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant, data []byte) {
 		w.drop(f, DropTenantLocal)
 		return
 	}
-	nh, ok := w.lookup4Memo(t.VRF, dst)
+	m, ok := w.lookup4Memo(t.VRF, dst)
 	if !ok {
 		w.drop(f, DropNoRoute)
 		return
 	}
+	nh := m.nh
 	// A tenant reaches the Internet and nothing else: not the gateway's
 	// own addresses or EIPs (no hairpin between tenants), not the
 	// underlay, not another tenant's overlay.
@@ -159,10 +160,12 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant, data []byte) {
 		w.snatRefuse(f, t, out)
 		return
 	}
-	mac, ok := w.neighbor4(nh, p.Dst4())
-	if !ok {
-		w.drop(f, DropNoNeighbor)
-		return
+	mac := m.mac
+	if m.nt != w.neigh {
+		if mac, ok = m.neighbor4(w); !ok {
+			w.drop(f, DropNoNeighbor)
+			return
+		}
 	}
 	natDecTTL4(data, p, true, word4(&gw.EIPs[e].Addr))
 	w.stats.Events[EventSNAT]++
