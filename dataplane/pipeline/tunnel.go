@@ -452,26 +452,17 @@ func (w *Worker) encap4(f *Frame, port uint16, outerSrc uint32, hasSrc bool, out
 	// (encapcache.go).
 	under := env.VRFs[out.VRF].Table()
 	c := &w.encap[encapSlot(outerDst, key, port)]
-	if !c.hit(env, w.neigh, under, outerSrc, outerDst, key, hasKey, port) {
-		dst := wordAddr4(outerDst)
-		unh, ok := under.Lookup4(dst)
-		if !ok || unh.Local || unh.HasEncap || unh.HasNextVRF || unh.Port != port {
-			w.drop(f, DropNoTunnelRoute)
-			return
-		}
-		mac, ok := w.neighbor4(unh, dst) // unh.Port == port
-		if !ok {
-			w.drop(f, DropNoNeighbor)
-			return
-		}
-		c.fill(env, w.neigh, under, outerSrc, outerDst, key, hasKey, port, mac, out.MAC)
+	if !c.hit(env, w.neigh, under, outerSrc, outerDst, key, hasKey, port) &&
+		!w.encapFill(f, c, under, port, outerSrc, outerDst, key, hasKey) {
+		return
 	}
-	start := f.Off + p.L3Off - over - packet.EthernetSize
+	l3 := f.Off + p.L3Off
+	start := l3 - over - packet.EthernetSize
 	if start < 0 {
 		w.drop(f, DropNoHeadroom)
 		return
 	}
-	tos := packet.IPv4(f.Buf[f.Off+p.L3Off:]).TOS() // RFC 2983: the inner DSCP/ECN, outside
+	tos := f.Buf[l3+1] // RFC 2983: the inner DSCP/ECN, outside
 	f.Off = start
 	f.Len = packet.EthernetSize + total
 	w.ipID++
@@ -479,6 +470,28 @@ func (w *Worker) encap4(f *Frame, port uint16, outerSrc uint32, hasSrc bool, out
 	pad(f)
 	w.stats.Events[EventEncap]++
 	w.tx(f, port)
+}
+
+// encapFill builds c for the tunnel (encap4's arguments) from the underlay
+// table under: the route and neighbour of the outer destination. It drops
+// the frame and returns false if there are none. Apart from encap4, which
+// then has no call before its headers are written to keep values across.
+//
+//go:noinline
+func (w *Worker) encapFill(f *Frame, c *encapEntry, under *fib.Table, port uint16, outerSrc, outerDst uint32, key uint32, hasKey bool) bool {
+	dst := wordAddr4(outerDst)
+	unh, ok := under.Lookup4(dst)
+	if !ok || unh.Local || unh.HasEncap || unh.HasNextVRF || unh.Port != port {
+		w.drop(f, DropNoTunnelRoute)
+		return false
+	}
+	mac, ok := w.neighbor4(unh, dst) // unh.Port == port
+	if !ok {
+		w.drop(f, DropNoNeighbor)
+		return false
+	}
+	c.fill(w.env, w.neigh, under, outerSrc, outerDst, key, hasKey, port, mac, w.env.Ports[port].MAC)
+	return true
 }
 
 // encap6 is encap4 over an IPv6 underlay: outer IPv6 (next header GRE,
