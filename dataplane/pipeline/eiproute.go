@@ -43,18 +43,28 @@ func (r *eipRoute) set(t *fib.Table, nh *fib.NextHop) {
 	}
 }
 
-// eipLookup4 is lookup4(vrf, dst) for EIP ei, whose private address is dst
-// in its tenant's VRF vrf, as an eipRoute. A route that is not kept is
-// returned in w.eipOnce, which eipRouteRelease clears.
-func (w *Worker) eipLookup4(ei int, vrf uint16, dst [4]byte) (*eipRoute, bool) {
+// eipMemo is EIP ei's memo if it holds the route of the EIP's private
+// address in its tenant's VRF vrf, else nil; then eipRouteMiss looks the
+// route up. The test is small enough to be inlined into the fast path.
+func (w *Worker) eipMemo(ei int, vrf uint16) *eipRoute {
+	if uint(ei) < uint(len(w.eipRoutes)) {
+		if m := &w.eipRoutes[ei]; m.t == w.env.VRFs[vrf].Table() {
+			return m
+		}
+	}
+	return nil
+}
+
+// eipRouteMiss is lookup4(vrf, dst) for EIP ei, whose private address is
+// dst in its tenant's VRF vrf, when the memo does not hold the route, as
+// an eipRoute. A route that is not kept is returned in w.eipOnce, which
+// eipRouteRelease clears.
+func (w *Worker) eipRouteMiss(ei int, vrf uint16, dst [4]byte) (*eipRoute, bool) {
 	if ei < 0 || ei >= len(w.eipRoutes) {
 		return w.eipUnkept(vrf, dst)
 	}
 	m := &w.eipRoutes[ei]
 	t := w.env.VRFs[vrf].Table()
-	if m.t == t {
-		return m, true
-	}
 	nh, ok := t.Lookup4(dst)
 	if !ok {
 		return nil, false
@@ -66,7 +76,7 @@ func (w *Worker) eipLookup4(ei int, vrf uint16, dst [4]byte) (*eipRoute, bool) {
 	return m, true
 }
 
-// eipUnkept is eipLookup4 without the memo.
+// eipUnkept is eipRouteMiss without the memo.
 func (w *Worker) eipUnkept(vrf uint16, dst [4]byte) (*eipRoute, bool) {
 	nh, ok := w.lookup4(vrf, dst)
 	if !ok {

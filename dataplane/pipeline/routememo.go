@@ -30,35 +30,43 @@ import (
 // routeMemoSize is the number of destinations a worker remembers routes
 // for (direct-mapped: a destination whose slot another took is looked up
 // again).
-const routeMemoSize = 64
+const routeMemoSize = 1 << 6 // routeSlot's bits
 
 type routeMemo struct {
-	t, t2 *fib.Table // the VRF's table, and the leak's (nil: no leak)
+	t, t2 *fib.Table // the VRF's table, and the leak's (t without a leak)
 	nh    *fib.NextHop
 	nt    *neigh.Table // the table mac came from; nil: not resolved yet
 	mac   [6]byte
 	dst   uint32 // addr4 word
 	vrf   uint16 // the VRF t belongs to
-	next  uint16 // the VRF t2 belongs to
+	next  uint16 // the VRF t2 belongs to (vrf without a leak)
 }
 
-func routeSlot(vrf uint16, dst uint32) int {
-	h := (dst ^ uint32(vrf)<<16) * 0x9e3779b1
-	return int(h >> (32 - 6) & (routeMemoSize - 1))
-}
+// routeSlot is the slot of destination dst in any VRF: the table test
+// tells VRFs apart (two with the same table would have the same route).
+func routeSlot(dst uint32) uint32 { return dst * 0x9e3779b1 >> (32 - 6) }
 
-// lookup4Memo is lookup4(vrf, dst) for an addr4 word dst, through the memo:
-// the route is m.nh.
-func (w *Worker) lookup4Memo(vrf uint16, dst uint32) (m *routeMemo, ok bool) {
+// routeMemoHit is the memo of dst (an addr4 word) in vrf if it holds the
+// route (lookup4(vrf, dst) is m.nh), else nil; then lookup4Miss looks the
+// route up and remembers it. The test is small enough to be inlined into
+// the fast path.
+func (w *Worker) routeMemoHit(vrf uint16, dst uint32) *routeMemo {
 	vrfs := w.env.VRFs
-	t := vrfs[vrf].Table()
-	m = &w.routes[routeSlot(vrf, dst)]
+	m := &w.routes[routeSlot(dst)]
 	// The same table for the same destination gives the same first next
 	// hop, hence the same leak (next); only the leak's table may differ.
-	if m.t == t && m.dst == dst && (m.t2 == nil || int(m.next) < len(vrfs) && m.t2 == vrfs[m.next].Table()) {
-		return m, true
+	// (A route that does not leak has t2 == t, next == vrf: one test.)
+	if m.dst == dst && m.t == vrfs[vrf].Table() && int(m.next) < len(vrfs) && m.t2 == vrfs[m.next].Table() {
+		return m
 	}
-	return m, w.lookup4Fill(m, t, vrf, dst)
+	return nil
+}
+
+// lookup4Miss is lookup4(vrf, dst) when the memo does not hold the route:
+// the route is m.nh.
+func (w *Worker) lookup4Miss(vrf uint16, dst uint32) (*routeMemo, bool) {
+	m := &w.routes[routeSlot(dst)]
+	return m, w.lookup4Fill(m, w.env.VRFs[vrf].Table(), vrf, dst)
 }
 
 // neighbor4 is neighbor4(m.nh, m.dst), for a memo whose MAC is not from
@@ -79,8 +87,7 @@ func (w *Worker) lookup4Fill(m *routeMemo, t *fib.Table, vrf uint16, dst uint32)
 	if !ok {
 		return false
 	}
-	var t2 *fib.Table
-	var next uint16
+	t2, next := t, vrf
 	if nh.HasNextVRF {
 		vrfs := w.env.VRFs
 		if int(nh.NextVRF) >= len(vrfs) {
@@ -109,7 +116,7 @@ func (w *Worker) routeRelease() {
 		return
 	}
 	vrfs := w.env.VRFs
-	if !current(vrfs, m.vrf, m.t) || m.t2 != nil && !current(vrfs, m.next, m.t2) {
+	if !current(vrfs, m.vrf, m.t) || !current(vrfs, m.next, m.t2) {
 		*m = routeMemo{}
 	}
 }

@@ -130,10 +130,13 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant, data []byte) {
 		w.drop(f, DropTenantLocal)
 		return
 	}
-	m, ok := w.lookup4Memo(t.VRF, dst)
-	if !ok {
-		w.drop(f, DropNoRoute)
-		return
+	m := w.routeMemoHit(t.VRF, dst)
+	if m == nil {
+		var ok bool
+		if m, ok = w.lookup4Miss(t.VRF, dst); !ok {
+			w.drop(f, DropNoRoute)
+			return
+		}
 	}
 	nh := m.nh
 	// A tenant reaches the Internet and nothing else: not the gateway's
@@ -162,6 +165,7 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant, data []byte) {
 	}
 	mac := m.mac
 	if m.nt != w.neigh {
+		var ok bool
 		if mac, ok = m.neighbor4(w); !ok {
 			w.drop(f, DropNoNeighbor)
 			return
@@ -271,10 +275,13 @@ func (w *Worker) eipIngress(f *Frame, in *PortInfo, gw *Gateway, ei int, data []
 	p := &w.p
 	e := &gw.EIPs[ei]
 	t := &gw.Tenants[e.Tenant]
-	r, ok := w.eipLookup4(ei, t.VRF, e.Private)
-	if !ok {
-		w.drop(f, DropNoRoute)
-		return
+	r := w.eipMemo(ei, t.VRF)
+	if r == nil {
+		var ok bool
+		if r, ok = w.eipRouteMiss(ei, t.VRF, e.Private); !ok {
+			w.drop(f, DropNoRoute)
+			return
+		}
 	}
 	nh := r.nh
 	if nh.Local || nh.Blackhole || int(nh.Port) >= len(w.env.Ports) {

@@ -140,7 +140,7 @@ type Worker struct {
 
 	eipRoutes    []eipRoute // per EIP of eipGW: its private address's route (eiproute.go)
 	eipRouteHand uint32     // the memo eipRouteRelease checks next
-	eipOnce      eipRoute   // a route eipLookup4 did not keep
+	eipOnce      eipRoute   // a route eipRouteMiss did not keep
 
 	routes    [routeMemoSize]routeMemo // tenants' egress routes (routememo.go)
 	routeHand uint32                   // the slot routeRelease checks next
