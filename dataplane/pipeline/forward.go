@@ -17,9 +17,10 @@ import (
 // frame (bounds checks, pointer masking) at every step.
 func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 	p := &w.p
-	ip := packet.IPv4(data[p.L3Off:])
-	// RFC 1812 5.2.2: a router verifies the header checksum.
-	if !ip.IsChecksumValid() {
+	// RFC 1812 5.2.2: a router verifies the header checksum. (The header
+	// is sliced again where it is needed: kept, it would be spilled
+	// around the calls of the gateway's path, which do not need it.)
+	if !packet.IPv4(data[p.L3Off:]).IsChecksumValid() {
 		w.drop(f, DropBadIPChecksum)
 		return
 	}
@@ -34,8 +35,8 @@ func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 		w.drop(f, DropBadSource)
 		return
 	}
-	dst := p.Dst4()
-	if n := w.env.NAT64; n != nil && in.Role == RoleIPv4 && n.inPool(dst) {
+	dst := addr4(&p.Dst)
+	if n := w.env.NAT64; n != nil && in.Role == RoleIPv4 && n.inPool(wordAddr4(dst)) {
 		w.nat64In(f, in, n, data)
 		return
 	}
@@ -44,17 +45,26 @@ func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 	// a local route; this saves the lookup on the fast path).
 	if gw := w.env.Gateway; gw != nil {
 		switch {
-		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr4 &&
-			binary.LittleEndian.Uint32(p.Dst[:4]) == binary.LittleEndian.Uint32(in.Addr4[:]):
+		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr4 && dst == word4(&in.Addr4):
 			w.decap(f, in, gw, data)
 			return
 		case in.Role == RoleExternal:
-			if e, ok := gw.EIPByAddr(dst); ok {
+			if e, ok := gw.eipByWord(dst); ok {
 				w.eipIngress(f, in, gw, e, data)
 				return
 			}
 		}
 	}
+	w.route4(f, in, data)
+}
+
+// route4 is forward4 for a packet that is not the gateway's or the
+// NAT64's: the plain router, in a function of its own so that its values
+// do not weigh on the others.
+func (w *Worker) route4(f *Frame, in *PortInfo, data []byte) {
+	p := &w.p
+	ip := packet.IPv4(data[p.L3Off:])
+	dst := p.Dst4()
 	env := w.env
 	nh, ok := w.lookup4(in.VRF, dst)
 	if !ok {
