@@ -17,10 +17,9 @@ import (
 // frame (bounds checks, pointer masking) at every step.
 func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 	p := &w.p
-	// RFC 1812 5.2.2: a router verifies the header checksum. (The header
-	// is sliced again where it is needed: kept, it would be spilled
-	// around the calls of the gateway's path, which do not need it.)
-	if !packet.IPv4(data[p.L3Off:]).IsChecksumValid() {
+	ip := packet.IPv4(data[p.L3Off:])
+	// RFC 1812 5.2.2: a router verifies the header checksum.
+	if !ip.IsChecksumValid() {
 		w.drop(f, DropBadIPChecksum)
 		return
 	}
@@ -55,18 +54,8 @@ func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 			}
 		}
 	}
-	w.route4(f, in, data)
-}
-
-// route4 is forward4 for a packet that is not the gateway's or the
-// NAT64's: the plain router, in a function of its own so that its values
-// do not weigh on the others.
-func (w *Worker) route4(f *Frame, in *PortInfo, data []byte) {
-	p := &w.p
-	ip := packet.IPv4(data[p.L3Off:])
-	dst := p.Dst4()
 	env := w.env
-	nh, ok := w.lookup4(in.VRF, dst)
+	nh, ok := w.lookup4(in.VRF, p.Dst4())
 	if !ok {
 		w.icmp4Error(f, in, packet.ICMPv4DestUnreachable, packet.ICMPv4NetUnreachable, 0, DropNoRoute, EventICMPUnreachable)
 		return
@@ -103,7 +92,7 @@ func (w *Worker) route4(f *Frame, in *PortInfo, data []byte) {
 		w.drop(f, DropFragmentationNeeded)
 		return
 	}
-	mac, ok := w.neighbor4(nh, dst)
+	mac, ok := w.neighbor4(nh, p.Dst4())
 	if !ok {
 		w.drop(f, DropNoNeighbor)
 		return
@@ -197,8 +186,9 @@ func (w *Worker) output(f *Frame, out *PortInfo, port uint16, mac [6]byte, ether
 		pad(f)
 	}
 	// The header through an array view: one bounds check, where f.Data()
-	// and the setters checked four times.
-	eth := (*[packet.EthernetSize]byte)(f.Buf[f.Off:])
+	// and the setters checked four times. (The bounded slice spares the
+	// masking of a pointer that might point past the end.)
+	eth := (*[packet.EthernetSize]byte)(f.Buf[f.Off : f.Off+packet.EthernetSize])
 	packet.Ethernet(eth[:]).SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
 	binary.BigEndian.PutUint16(eth[12:], etherType)
 	w.tx(f, port)
