@@ -470,19 +470,21 @@ func (w *Worker) encap4(f *Frame, port uint16, outerSrc uint32, hasSrc bool, out
 		return
 	}
 	tos := f.Buf[l3+1] // RFC 2983: the inner DSCP/ECN, outside
+	h := (*[encapHdr4Max]byte)(f.Buf[start : start+encapHdr4Max])
 	f.Off = start
 	f.Len = packet.EthernetSize + total
-	w.ipID++
-	c.write(f.Data(), tos, uint16(total), w.ipID)
 	pad(f)
+	w.ipID++
 	w.stats.Events[EventEncap]++
 	w.tx(f, port)
+	// Last, so that nothing is kept across the call.
+	c.write(h, tos, uint16(total), w.ipID)
 }
 
 // encapFill builds c for the tunnel (encap4's arguments) from the underlay
 // table under: the route and neighbour of the outer destination. It drops
-// the frame and returns false if there are none. Apart from encap4, which
-// then has no call before its headers are written to keep values across.
+// the frame and returns false if there are none. It is a function of its
+// own so that encap4 keeps no values across calls for it on a cache hit.
 //
 //go:noinline
 func (w *Worker) encapFill(f *Frame, c *encapEntry, under *fib.Table, port uint16, outerSrc, outerDst uint32, key uint32, hasKey bool) bool {
