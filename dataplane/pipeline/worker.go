@@ -239,13 +239,14 @@ func (w *Worker) tx(f *Frame, port uint16) {
 // process is the stage model of design.md for one frame.
 func (w *Worker) process(f *Frame) {
 	env := w.env
-	if int(f.InPort) >= len(env.Ports) {
+	port := f.InPort // once: after the counter's store, f.InPort would be loaded again
+	if int(port) >= len(env.Ports) {
 		f.InPort = 0 // keep the counters' index in range
 		w.drop(f, DropUnknownPort)
 		return
 	}
-	w.stats.RxFrames[f.InPort]++
-	in := &env.Ports[f.InPort]
+	in := &env.Ports[port]
+	w.stats.RxFrames[port%MaxPorts]++ // Validate: no more ports; the % spares a bounds check
 	// A port that could not take a frame whole (larger than its buffer)
 	// hands it over already marked, so that it is counted here like any
 	// other drop.
