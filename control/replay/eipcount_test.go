@@ -2,6 +2,7 @@ package replay_test
 
 import (
 	"encoding/binary"
+	"strconv"
 	"testing"
 
 	"xdpgw/control/compile"
@@ -50,5 +51,43 @@ func TestGatewayEIPTraffic(t *testing.T) {
 	}
 	if got := rt.Env.Gateway.EIPTraffic(e1); got.InPackets != 1 || got.OutPackets != 0 {
 		t.Errorf("new gateway: %+v, want the 1 packet since the reload", got)
+	}
+}
+
+// A worker lists the EIPs it counted since its last flush, each once:
+// every EIP of a batch that touches them all, and the same EIP many times,
+// is counted exactly.
+func TestGatewayEIPTrafficManyInOneBatch(t *testing.T) {
+	const n = 200
+	g := newGW(t, func(c *config.Config) {
+		tn, _ := c.FindTenant("user1")
+		for i := range n {
+			tn.EIPs = append(tn.EIPs, config.EIP{EIP: "2.2.3." + strconv.Itoa(i+1), Private: "10.0.0." + strconv.Itoa(i+20)})
+		}
+	})
+	var frames [][]byte
+	for i := range n {
+		frames = append(frames, fromClient("2.2.3."+strconv.Itoa(i+1)).TCP(40000, 22, "S").Bytes())
+		frames = append(frames, fromClient("2.2.2.11").TCP(uint16(40000+i), 22, "S").Bytes())
+	}
+	batch := make([]pipeline.Frame, len(frames))
+	for round := 1; round <= 2; round++ {
+		for i, frame := range frames {
+			buf := make([]byte, 4096)
+			batch[i] = pipeline.Frame{Buf: buf, Off: 256, Len: copy(buf[256:], frame), InPort: portInet, Time: 1}
+		}
+		g.w.Process(batch, int64(round)*1e9)
+		g.w.Flush()
+		gw := g.dp.Env().Gateway
+		for i := range n {
+			ei, _ := gw.EIPByAddr([4]byte{2, 2, 3, byte(i + 1)})
+			if got := gw.EIPTraffic(ei); got.InPackets != uint64(round) {
+				t.Fatalf("round %d: 2.2.3.%d: %+v, want %d packets in", round, i+1, got, round)
+			}
+		}
+		e1, _ := gw.EIPByAddr([4]byte{2, 2, 2, 11})
+		if got := gw.EIPTraffic(e1); got.InPackets != uint64(round*n) {
+			t.Fatalf("round %d: 2.2.2.11: %+v, want %d packets in", round, got, round*n)
+		}
 	}
 }

@@ -6,36 +6,33 @@ package pipeline
 // the EIPs it touched to the Gateway's shared counters with atomic adds:
 // no shared cache line is written per packet.
 
-// maxEIPDirty bounds the EIPs one batch can touch before the worker
-// flushes early (a batch of 256 frames touches at most 256).
-const maxEIPDirty = 256
-
 // useGateway points the worker's private counters at g (a new Env): what
 // was counted for the previous Gateway is added to it first.
 func (w *Worker) useGateway(g *Gateway) {
 	w.flushEIPs()
 	w.eipGW = g
-	w.eipPriv, w.eipDirty, w.eipRoutes = nil, nil, nil
+	w.eipPriv, w.eipDirty, w.nDirty, w.eipRoutes = nil, nil, 0, nil
 	if g != nil {
-		w.eipPriv = make([]uint64, eipCounters*len(g.EIPs))
-		w.eipDirty = make([]int32, 0, min(len(g.EIPs), maxEIPDirty))
+		w.eipPriv = make([][eipCounters]uint64, len(g.EIPs))
+		// Room for every EIP: one is recorded at most once between
+		// flushes (when its counts are still zero), so the list never
+		// fills and countEIP needs no flush of its own.
+		w.eipDirty = make([]int32, len(g.EIPs))
 		w.eipRoutes = make([]eipRoute, len(g.EIPs))
 	}
 }
 
 // countEIP counts a packet of n bytes through EIP ei towards the tenant
-// (in) or from it.
+// (in) or from it. It is small enough to be inlined into the fast path.
 func (w *Worker) countEIP(ei int, in bool, n int) {
-	i := ei * eipCounters
-	if i+eipCounters > len(w.eipPriv) {
+	if uint(ei) >= uint(len(w.eipPriv)) {
 		return
 	}
-	c := w.eipPriv[i : i+eipCounters : i+eipCounters]
-	if c[eipInPkts] == 0 && c[eipOutPkts] == 0 {
-		if len(w.eipDirty) == cap(w.eipDirty) {
-			w.flushEIPs()
-		}
-		w.eipDirty = append(w.eipDirty, int32(ei))
+	c := &w.eipPriv[ei]
+	// The EIP's first count since the last flush: record it.
+	if c[eipInPkts]|c[eipOutPkts] == 0 && w.nDirty < len(w.eipDirty) {
+		w.eipDirty[w.nDirty] = int32(ei)
+		w.nDirty++
 	}
 	if in {
 		c[eipInPkts]++
@@ -49,14 +46,14 @@ func (w *Worker) countEIP(ei int, in bool, n int) {
 // flushEIPs adds the private counts of the touched EIPs to the Gateway's.
 func (w *Worker) flushEIPs() {
 	g := w.eipGW
-	for _, ei := range w.eipDirty {
-		i := int(ei) * eipCounters
-		for j := i; j < i+eipCounters; j++ {
-			if v := w.eipPriv[j]; v != 0 {
-				g.eipCount[j].Add(v)
-				w.eipPriv[j] = 0
+	for _, ei := range w.eipDirty[:w.nDirty] {
+		c := &w.eipPriv[ei]
+		for j, v := range c {
+			if v != 0 {
+				g.eipCount[int(ei)*eipCounters+j].Add(v)
+				c[j] = 0
 			}
 		}
 	}
-	w.eipDirty = w.eipDirty[:0]
+	w.nDirty = 0
 }

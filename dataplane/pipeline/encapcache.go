@@ -44,33 +44,36 @@ type encapEntry struct {
 	neigh *neigh.Table
 	under *fib.Table
 
-	src, dst [4]byte
+	src, dst uint32 // addr4 words
 	key      uint32
 	port     uint16
 	hasKey   bool
 	valid    bool
 
 	hlen uint8
-	// csum is the IPv4 header checksum of hdr as stored (TOS, total
-	// length and ID zero): each packet adds its own three fields.
-	csum uint16
-	hdr  [encapHdr4Max]byte
+	// sum is what write's checksum update starts from: the complement of
+	// the IPv4 header checksum of hdr as stored (TOS, total length and ID
+	// zero) plus the three fields' changes from zero but for their new
+	// values, which each packet adds (RFC 1624: ~C + ~0 + new, per
+	// field). One ~0 is left out: checksum.Apply(0, x) adds it (~0).
+	sum uint64
+	hdr [encapHdr4Max]byte
 }
 
-func encapSlot(dst [4]byte, key uint32, port uint16) int {
-	h := (uint32(be32(dst)) ^ key ^ uint32(port)<<16) * 0x9e3779b1
+func encapSlot(dst uint32, key uint32, port uint16) int {
+	h := (dst ^ key ^ uint32(port)<<16) * 0x9e3779b1
 	return int(h >> (32 - 7) & (encapCacheSize - 1))
 }
 
 // hit reports whether c holds the headers of this tunnel, built from the
 // current tables.
-func (c *encapEntry) hit(env *Env, nt *neigh.Table, under *fib.Table, src, dst [4]byte, key uint32, hasKey bool, port uint16) bool {
+func (c *encapEntry) hit(env *Env, nt *neigh.Table, under *fib.Table, src, dst uint32, key uint32, hasKey bool, port uint16) bool {
 	return c.valid && c.env == env && c.neigh == nt && c.under == under && c.dst == dst && c.src == src &&
 		c.key == key && c.hasKey == hasKey && c.port == port
 }
 
 // fill builds the tunnel's headers into c.
-func (c *encapEntry) fill(env *Env, nt *neigh.Table, under *fib.Table, src, dst [4]byte, key uint32, hasKey bool, port uint16, mac, ownMAC [6]byte) {
+func (c *encapEntry) fill(env *Env, nt *neigh.Table, under *fib.Table, src, dst uint32, key uint32, hasKey bool, port uint16, mac, ownMAC [6]byte) {
 	*c = encapEntry{}
 	c.env, c.neigh, c.under = env, nt, under
 	c.src, c.dst, c.key, c.hasKey, c.port = src, dst, key, hasKey, port
@@ -80,25 +83,24 @@ func (c *encapEntry) fill(env *Env, nt *neigh.Table, under *fib.Table, src, dst 
 		Flags:    packet.IPv4FlagDF,
 		TTL:      64,
 		Protocol: packet.ProtoGRE,
-		Src:      src,
-		Dst:      dst,
+		Src:      wordAddr4(src),
+		Dst:      wordAddr4(dst),
 	})
 	n := packet.EncodeGRE(b[packet.EthernetSize+packet.IPv4MinSize:], packet.EtherTypeIPv4, key, hasKey)
 	c.hlen = uint8(packet.EthernetSize + packet.IPv4MinSize + n)
-	c.csum = packet.IPv4(b[packet.EthernetSize:]).Checksum()
+	c.sum = uint64(^packet.IPv4(b[packet.EthernetSize:]).Checksum()) + 2*0xffff
 	c.valid = true
 }
 
-// write copies the headers to b and sets the packet's TOS, total length
+// write copies the headers to h and sets the packet's TOS, total length
 // and ID, updating the header checksum for them (RFC 1624: each field
 // changes from the template's zero).
-func (c *encapEntry) write(b []byte, tos uint8, total, id uint16) {
+func (c *encapEntry) write(h *[encapHdr4Max]byte, tos uint8, total, id uint16) {
 	// Word copies instead of a memmove call of hlen bytes (an array
 	// assignment this large also becomes a memmove call, the compiler
 	// not knowing that the two do not overlap): 32 bytes, then the rest
 	// of IPv4 and GRE with its key (42 bytes in all) or without (38).
 	const fixed = packet.EthernetSize + packet.IPv4MinSize
-	h := (*[encapHdr4Max]byte)(b[:encapHdr4Max:encapHdr4Max])
 	s := &c.hdr
 	le := binary.LittleEndian
 	le.PutUint64(h[0:], le.Uint64(s[0:]))
@@ -116,8 +118,7 @@ func (c *encapEntry) write(b []byte, tos uint8, total, id uint16) {
 	ip[1] = tos
 	binary.BigEndian.PutUint16(ip[2:], total)
 	binary.BigEndian.PutUint16(ip[4:], id)
-	d := checksum.Diff16(0, uint16(tos)) + checksum.Diff16(0, total) + checksum.Diff16(0, id)
-	binary.BigEndian.PutUint16(ip[10:], checksum.Apply(c.csum, d))
+	binary.BigEndian.PutUint16(ip[10:], checksum.Apply(0, c.sum+uint64(tos)+uint64(total)+uint64(id)))
 }
 
 // encapRelease empties the next slot of the round if it was built from

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"encoding/binary"
+
 	"xdpgw/dataplane/packet"
 	"xdpgw/dataplane/session"
 )
@@ -72,13 +74,16 @@ func flowable(p *packet.Parsed) bool {
 // literal assigned through a pointer is built in a stack temporary and
 // copied with 16-byte loads that straddle the temporary's narrower stores,
 // a store-forwarding stall (10-15 cycles) per copy.
-func flowKey(k *session.Key, p *packet.Parsed, zone uint16, src, dst [4]byte) {
+//
+// src and dst are addr4 words: a [4]byte argument is passed on the stack
+// and copied byte-wise into the key, a word is one register and one store.
+func flowKey(k *session.Key, p *packet.Parsed, zone uint16, src, dst uint32) {
 	*k = session.Key{}
 	k.Family = session.FamilyIPv4
 	k.Proto = p.Proto
 	k.Zone = zone
-	copy(k.Src[:4], src[:])
-	copy(k.Dst[:4], dst[:])
+	binary.LittleEndian.PutUint32(k.Src[:4], src)
+	binary.LittleEndian.PutUint32(k.Dst[:4], dst)
 	if p.Proto == packet.ProtoICMP {
 		k.SrcPort = p.SrcPort
 		return
@@ -118,8 +123,10 @@ func flowClass(p *packet.Parsed) (session.Class, session.TCPState) {
 
 // flowHit looks the packet up in zone and reports a usable hit in w.ent,
 // refreshing its lifetime (and TCP state). Stale and expired entries are
-// deleted and reported as a miss.
-func (w *Worker) flowHit(p *packet.Parsed, zone uint16, src, dst [4]byte, tenantPort, inetPort uint16) bool {
+// deleted and reported as a miss. src and dst are addr4 words. It has no
+// effect on a packet that cannot have a flow (flowable), such as an ICMP
+// error: callers rely on that to try it before sorting those out.
+func (w *Worker) flowHit(p *packet.Parsed, zone uint16, src, dst uint32, tenantPort, inetPort uint16) bool {
 	if w.sw == nil || !flowable(p) {
 		return false
 	}

@@ -34,8 +34,8 @@ func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 		w.drop(f, DropBadSource)
 		return
 	}
-	dst := p.Dst4()
-	if n := w.env.NAT64; n != nil && in.Role == RoleIPv4 && n.inPool(dst) {
+	dst := addr4(&p.Dst)
+	if n := w.env.NAT64; n != nil && in.Role == RoleIPv4 && n.inPool(wordAddr4(dst)) {
 		w.nat64In(f, in, n, data)
 		return
 	}
@@ -44,19 +44,18 @@ func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 	// a local route; this saves the lookup on the fast path).
 	if gw := w.env.Gateway; gw != nil {
 		switch {
-		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr4 &&
-			binary.LittleEndian.Uint32(p.Dst[:4]) == binary.LittleEndian.Uint32(in.Addr4[:]):
+		case in.Role == RoleOverlay && p.Proto == packet.ProtoGRE && in.HasAddr4 && dst == word4(&in.Addr4):
 			w.decap(f, in, gw, data)
 			return
 		case in.Role == RoleExternal:
-			if e, ok := gw.EIPByAddr(dst); ok {
+			if e, ok := gw.eipByWord(dst); ok {
 				w.eipIngress(f, in, gw, e, data)
 				return
 			}
 		}
 	}
 	env := w.env
-	nh, ok := w.lookup4(in.VRF, dst)
+	nh, ok := w.lookup4(in.VRF, p.Dst4())
 	if !ok {
 		w.icmp4Error(f, in, packet.ICMPv4DestUnreachable, packet.ICMPv4NetUnreachable, 0, DropNoRoute, EventICMPUnreachable)
 		return
@@ -93,7 +92,7 @@ func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 		w.drop(f, DropFragmentationNeeded)
 		return
 	}
-	mac, ok := w.neighbor4(nh, dst)
+	mac, ok := w.neighbor4(nh, p.Dst4())
 	if !ok {
 		w.drop(f, DropNoNeighbor)
 		return
@@ -187,8 +186,9 @@ func (w *Worker) output(f *Frame, out *PortInfo, port uint16, mac [6]byte, ether
 		pad(f)
 	}
 	// The header through an array view: one bounds check, where f.Data()
-	// and the setters checked four times.
-	eth := (*[packet.EthernetSize]byte)(f.Buf[f.Off:])
+	// and the setters checked four times. (The bounded slice spares the
+	// masking of a pointer that might point past the end.)
+	eth := (*[packet.EthernetSize]byte)(f.Buf[f.Off : f.Off+packet.EthernetSize])
 	packet.Ethernet(eth[:]).SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
 	binary.BigEndian.PutUint16(eth[12:], etherType)
 	w.tx(f, port)

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"math/bits"
 	"sync/atomic"
 	"xdpgw/dataplane/flatmap"
 
@@ -127,6 +128,12 @@ func (g *Gateway) TenantByKey(key uint32) (int, bool) {
 // EIPByAddr returns the index of an elastic IP.
 func (g *Gateway) EIPByAddr(a [4]byte) (int, bool) {
 	i, ok := g.byEIP.Get(be32(a))
+	return int(i), ok
+}
+
+// eipByWord is EIPByAddr for an addr4 word.
+func (g *Gateway) eipByWord(a uint32) (int, bool) {
+	i, ok := g.byEIP.Get(uint64(bits.ReverseBytes32(a)))
 	return int(i), ok
 }
 

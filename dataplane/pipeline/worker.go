@@ -134,11 +134,16 @@ type Worker struct {
 
 	// Per-EIP traffic of the current batch (eipcount.go), for eipGW.
 	eipGW    *Gateway
-	eipPriv  []uint64
-	eipDirty []int32
+	eipPriv  [][eipCounters]uint64
+	eipDirty []int32 // the EIPs counted since the last flush: eipDirty[:nDirty]
+	nDirty   int
 
 	eipRoutes    []eipRoute // per EIP of eipGW: its private address's route (eiproute.go)
 	eipRouteHand uint32     // the memo eipRouteRelease checks next
+	eipOnce      eipRoute   // a route eipRouteMiss did not keep
+
+	routes    [routeMemoSize]routeMemo // tenants' egress routes (routememo.go)
+	routeHand uint32                   // the slot routeRelease checks next
 
 	spare     []Frame // spare buffers lent by the Loop for this batch
 	spareUsed int     // how many of them became output frames
@@ -179,6 +184,7 @@ func (w *Worker) Process(batch []Frame, now int64) {
 	}
 	w.encapRelease()
 	w.eipRouteRelease()
+	w.routeRelease()
 	if w.sw != nil {
 		w.sw.Sweep(sweepPerBatch, now)
 		if w.prefetch {
@@ -233,13 +239,14 @@ func (w *Worker) tx(f *Frame, port uint16) {
 // process is the stage model of design.md for one frame.
 func (w *Worker) process(f *Frame) {
 	env := w.env
-	if int(f.InPort) >= len(env.Ports) {
+	port := f.InPort // once: after the counter's store, f.InPort would be loaded again
+	if int(port) >= len(env.Ports) {
 		f.InPort = 0 // keep the counters' index in range
 		w.drop(f, DropUnknownPort)
 		return
 	}
-	w.stats.RxFrames[f.InPort]++
-	in := &env.Ports[f.InPort]
+	in := &env.Ports[port]
+	w.stats.RxFrames[port%MaxPorts]++ // Validate: no more ports; the % spares a bounds check
 	// A port that could not take a frame whole (larger than its buffer)
 	// hands it over already marked, so that it is counted here like any
 	// other drop.
