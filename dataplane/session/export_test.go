@@ -1,6 +1,9 @@
 package session
 
-import "reflect"
+import (
+	"reflect"
+	"unsafe"
+)
 
 // ArrayTypes are the element types of the table's large arrays, for the
 // test that they hold no pointers.
@@ -44,4 +47,15 @@ func EvictionSample(t *Table, k *Key) []uint32 {
 	var w0s [evictSample]uint64
 	n := t.sample(t.home(h), evictOffset(h), &idx, &w0s)
 	return idx[:n]
+}
+
+// TagCandidates runs the table's word-wise tag scan on a bucket holding
+// words (slots 0-14, overflow count in 15), and returns its candidate
+// mask and the table's tag mask.
+func TagCandidates(t *Table, words [bucketSlots]uint32, tag uint32) (cand, tagMask uint32) {
+	// A bucket in the index's layout: 64-byte aligned.
+	buf := alignWords(bucketSlots/2, 64)
+	bk := (*bucket)(unsafe.Pointer(&buf[0]))
+	*bk = words
+	return t.tagCandidates(bk, tag), t.tagMask
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"math/bits"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -130,8 +131,8 @@ func (w *Worker) PrefetchEntry(k *Key) {
 	h := t.seeds.hash(&x)
 	bk := &t.index[t.home(h)]
 	tag := t.tag(h)
-	for s := 0; s < slotsUsed; s++ {
-		if v := atomic.LoadUint32(&bk[s]); v != 0 && v&t.tagMask == tag {
+	for c := t.tagCandidates(bk, tag); c != 0; c &= c - 1 {
+		if v := atomic.LoadUint32(&bk[bits.TrailingZeros32(c)&(bucketSlots-1)]); v != 0 && v&t.tagMask == tag {
 			// A 48-byte entry may straddle two cache lines.
 			en := &t.entries[t.slotIndex(v)]
 			prefetch(uintptr(unsafe.Pointer(&en[0])))
@@ -683,8 +684,8 @@ func (w *Worker) duplicate(k *enc, h uint64, idx uint32, out *Entry, now int64) 
 	tag := t.tag(h)
 	for p := 0; p < maxProbe; p++ {
 		bk := &t.index[b]
-		for s := 0; s < slotsUsed; s++ {
-			v := atomic.LoadUint32(&bk[s])
+		for c := t.tagCandidates(bk, tag); c != 0; c &= c - 1 {
+			v := atomic.LoadUint32(&bk[bits.TrailingZeros32(c)&(bucketSlots-1)])
 			if v == 0 || v&t.tagMask != tag {
 				continue
 			}
