@@ -285,7 +285,9 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	var t [4]byte
 	var tport uint16
 	e := &w.ent
-	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
+	// Prepared once: a new session looks k up and then inserts it.
+	var pk session.Prepared
+	if w.sw != nil && w.sw.Prepare(k, &pk) && w.sw.LookupPrepared(&pk, e) && !w.sw.Table().Expired(e, w.now) {
 		copy(t[:], e.Other.Dst[:4])
 		tport = e.Other.DstPort
 		w.refreshBIB(e, p.Proto, &p.Src, p.SrcPort)
@@ -306,7 +308,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 			w.drop(f, DropNAT64NoSession)
 			return
 		}
-		if t, tport, ok = w.nat64Map(n, p, eip); !ok {
+		if t, tport, ok = w.nat64Map(n, p, eip, &pk); !ok {
 			w.drop(f, w.mapFail)
 			return
 		}
@@ -368,8 +370,9 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 }
 
 // nat64Map finds or makes the BIB entry of (X',x) and creates the session
-// for the packet. It returns the pool address and port.
-func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uint16, bool) {
+// for the packet. It returns the pool address and port. pk is w.key
+// prepared (invalid without a session table).
+func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte, pk *session.Prepared) ([4]byte, uint16, bool) {
 	var t [4]byte
 	w.mapFail = DropSessionTableFull
 	if w.sw == nil {
@@ -384,7 +387,7 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 	for i := range n.Static {
 		s := &n.Static[i]
 		if s.Proto == proto && s.V6 == p.Src && s.Port6 == sport {
-			if w.nat64Session(p, eip, s.V4, s.Port4) {
+			if w.nat64Session(p, eip, s.V4, s.Port4, pk) {
 				return s.V4, s.Port4, true
 			}
 			return t, 0, false
@@ -399,11 +402,13 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 	bk.Src = p.Src
 	bk.SrcPort = sport
 	be := &w.bent
-	if w.sw.Lookup(bk, be) && !w.sw.Table().Expired(be, w.now) {
+	var pb, pr session.Prepared // bk (looked up, then inserted) and rk
+	w.sw.Prepare(bk, &pb)
+	if w.sw.LookupPrepared(&pb, be) && !w.sw.Table().Expired(be, w.now) {
 		copy(t[:], be.Other.Src[:4])
 		tp := be.Other.SrcPort
 		w.sw.Touch(be.Handle, w.now)
-		if w.nat64Session(p, eip, t, tp) {
+		if w.nat64Session(p, eip, t, tp, pk) {
 			return t, tp, true
 		}
 		return t, 0, false
@@ -436,11 +441,13 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 		rk.Proto = proto
 		rk.SrcPort = port
 		copy(rk.Src[:4], t[:])
-		_, r := w.sw.InsertAfterMiss(bk, rk, cls, session.StateClosed, session.Value{}, w.now)
+		w.sw.Prepare(rk, &pr)
+		// InsertAfterMiss: the lookup of bk has just missed.
+		_, r := w.sw.InsertPrepared(&pb, &pr, cls, session.StateClosed, session.Value{}, w.now, session.CheckRev)
 		switch r {
 		case session.Inserted:
 			w.stats.Events[EventNAT64BIBCreated]++
-			if w.nat64Session(p, eip, t, port) {
+			if w.nat64Session(p, eip, t, port, pk) {
 				return t, port, true
 			}
 			return t, 0, false
@@ -449,7 +456,7 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 			if w.sw.Lookup(bk, be) {
 				copy(t[:], be.Other.Src[:4])
 				tp := be.Other.SrcPort
-				if w.nat64Session(p, eip, t, tp) {
+				if w.nat64Session(p, eip, t, tp, pk) {
 					return t, tp, true
 				}
 			}
@@ -489,8 +496,9 @@ func (n *NAT64) bibCandidate(seed, try uint64) ([4]byte, uint16) {
 }
 
 // nat64Session creates the session of the packet in the IPv6 -> IPv4
-// direction once its (T,t) is known. w.key holds the forward key.
-func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16) bool {
+// direction once its (T,t) is known. w.key holds the forward key, pk the
+// same prepared.
+func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16, pk *session.Prepared) bool {
 	rk := &w.rkey
 	*rk = session.Key{}
 	rk.Family = session.FamilyIPv4
@@ -515,8 +523,10 @@ func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16) bo
 	default: // ICMP echo: the identifier on the IPv4 side is t
 		rk.DstPort = tport
 	}
-	// nat64Out's lookup of the forward key has just missed.
-	h, r := w.sw.InsertNew(&w.key, rk, cls, st, session.Value{}, w.now)
+	// nat64Out's lookup of the forward key has just missed (InsertNew).
+	var pr session.Prepared
+	w.sw.Prepare(rk, &pr)
+	h, r := w.sw.InsertPrepared(pk, &pr, cls, st, session.Value{}, w.now, 0)
 	if r == session.Conflict {
 		r = w.nat64Stale(h, rk, cls, st)
 	}

@@ -40,9 +40,9 @@ func UsedSlots(t *Table) int {
 // EvictionSample are the entry indices eviction compares for a new key k
 // whose home bucket has candidates.
 func EvictionSample(t *Table, k *Key) []uint32 {
-	var x enc
-	encode(k, &x)
-	h := t.seeds.hash(&x)
+	var p Prepared
+	t.prepare(k, &p)
+	h := p.h
 	var idx [evictSample]uint32
 	var w0s [evictSample]uint64
 	n := t.sample(t.home(h), evictOffset(h), &idx, &w0s)
@@ -58,4 +58,11 @@ func TagCandidates(t *Table, words [bucketSlots]uint32, tag uint32) (cand, tagMa
 	bk := (*bucket)(unsafe.Pointer(&buf[0]))
 	*bk = words
 	return t.tagCandidates(bk, tag), t.tagMask
+}
+
+// KeyMeta is the meta word keyMeta computes for k, and the one assembled
+// from k's fields.
+func KeyMeta(k *Key) (got, fields uint64) {
+	return keyMeta(k), uint64(k.Zone) | uint64(k.Proto)<<16 | uint64(k.Family)<<24 |
+		uint64(k.SrcPort)<<32 | uint64(k.DstPort)<<48
 }

@@ -56,3 +56,69 @@ func TestTagCandidates(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyMeta: the meta word read as one word equals the one assembled
+// from the fields.
+func TestKeyMeta(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 1000 {
+		k := session.Key{SrcPort: uint16(rng.Uint32()), DstPort: uint16(rng.Uint32()), Zone: uint16(rng.Uint32()),
+			Proto: uint8(rng.Uint32()), Family: session.Family(rng.Uint32())}
+		if got, want := session.KeyMeta(&k); got != want {
+			t.Fatalf("%+v: meta %#x, want %#x", k, got, want)
+		}
+	}
+}
+
+// TestPrepared: a prepared key finds what its Key finds, in both
+// directions; a key the table cannot store prepares invalid (lookups
+// miss, inserts are Invalid), and so does a key prepared for another
+// table (its hash is seeded differently) or never prepared.
+func TestPrepared(t *testing.T) {
+	tab := newTable(t, session.Config{Capacity: 1000})
+	w := tab.NewWorker()
+	other := newTable(t, session.Config{Capacity: 1000, Seed: 2}).NewWorker()
+	f, r := natKeys(1, protoTCP)
+	h, res := w.Insert(&f, &r, session.ClassUDP, 0, session.Value{}, 0)
+	if res != session.Inserted {
+		t.Fatal(res)
+	}
+	for _, k := range []*session.Key{&f, &r} {
+		var p session.Prepared
+		if !w.Prepare(k, &p) {
+			t.Fatalf("Prepare(%+v) false", *k)
+		}
+		var e1, e2 session.Entry
+		if !w.LookupPrepared(&p, &e1) || !w.Lookup(k, &e2) || e1 != e2 || e1.Handle != h {
+			t.Fatalf("LookupPrepared %+v, Lookup %+v, handle %v", e1, e2, h)
+		}
+		var po session.Prepared
+		other.Prepare(k, &po)
+		if w.LookupPrepared(&po, &e1) {
+			t.Error("a key prepared for another table was found")
+		}
+	}
+	var e session.Entry
+	miss, _ := natKeys(2, protoTCP)
+	var pm session.Prepared
+	if w.Prepare(&miss, &pm); w.LookupPrepared(&pm, &e) {
+		t.Error("a missing key was found")
+	}
+	v6 := session.Key{Family: session.FamilyIPv6, Proto: protoTCP}
+	var p6, pr, zero session.Prepared
+	if w.Prepare(&v6, &p6) {
+		t.Error("Prepare(FamilyIPv6) true")
+	}
+	if w.LookupPrepared(&p6, &e) || w.LookupPrepared(&zero, &e) {
+		t.Error("an invalid Prepared was found")
+	}
+	nf, nr := natKeys(3, protoTCP)
+	w.Prepare(&nr, &pr)
+	var pf session.Prepared
+	other.Prepare(&nf, &pf)
+	for _, bad := range []*session.Prepared{&p6, &zero, &pf} {
+		if _, res := w.InsertPrepared(bad, &pr, session.ClassUDP, 0, session.Value{}, 0, 0); res != session.Invalid {
+			t.Errorf("InsertPrepared of an invalid Prepared: %v", res)
+		}
+	}
+}

@@ -92,8 +92,45 @@ func (w *Worker) Table() *Table { return w.t }
 // cost is two cache misses (the bucket, then the entry) when the table
 // is larger than the caches.
 func (w *Worker) Lookup(k *Key, e *Entry) bool {
-	var x enc
-	if encode(k, &x) && w.t.find(&x, w.t.seeds.hash(&x), e) {
+	var p Prepared
+	if w.t.prepare(k, &p) && w.t.find(&p.x, p.h, e) {
+		w.stats.LookupHit++
+		return true
+	}
+	w.stats.LookupMiss++
+	return false
+}
+
+// Prepared is a key encoded in the table's stored form, with its hash:
+// what every operation on a Key computes first (about 50 instructions, a
+// tenth of a new NAT64 session's table work per key). A caller that looks
+// a key up and then inserts it (the NAT64's new sessions and bindings)
+// prepares it once (Prepare) and passes it to LookupPrepared and
+// InsertPrepared. It is a copy of the key, holds no pointer and belongs to
+// the table whose Worker prepared it (the hash is seeded per table:
+// another table's operations treat it as invalid, as they do a zero
+// Prepared). A caller that keeps one must prepare it again whenever the
+// Key it was made from would change (a zone renumbered by a new
+// configuration, say).
+type Prepared struct {
+	x    enc
+	h    uint64
+	seed uint64 // the table's first hash seed (never 0); 0: not a storable key
+}
+
+// Prepare encodes and hashes k for this worker's table. It returns false,
+// and makes p invalid (lookups miss, inserts are Invalid), for a key
+// family the table cannot store.
+func (w *Worker) Prepare(k *Key, p *Prepared) bool {
+	return w.t.prepare(k, p)
+}
+
+// valid reports whether p was prepared for t.
+func (p *Prepared) valid(t *Table) bool { return p.seed == t.seeds[0] }
+
+// LookupPrepared is Lookup of a prepared key.
+func (w *Worker) LookupPrepared(p *Prepared, e *Entry) bool {
+	if p.valid(w.t) && w.t.find(&p.x, p.h, e) {
 		w.stats.LookupHit++
 		return true
 	}
@@ -109,10 +146,9 @@ func (w *Worker) Lookup(k *Key, e *Entry) bool {
 // reads nothing and changes nothing; a key that cannot be stored is
 // ignored.
 func (w *Worker) Prefetch(k *Key) {
-	var x enc
-	if encode(k, &x) {
-		t := w.t
-		prefetch(uintptr(unsafe.Pointer(&t.index[t.home(t.seeds.hash(&x))])))
+	var p Prepared
+	if w.t.prepare(k, &p) {
+		prefetch(uintptr(unsafe.Pointer(&w.t.index[w.t.home(p.h)])))
 	}
 }
 
@@ -123,12 +159,12 @@ func (w *Worker) Prefetch(k *Key) {
 // data plane does not: in its batches the second pass cost more than it
 // saved, docs/performance.md.)
 func (w *Worker) PrefetchEntry(k *Key) {
-	var x enc
-	if !encode(k, &x) {
+	var p Prepared
+	t := w.t
+	if !t.prepare(k, &p) {
 		return
 	}
-	t := w.t
-	h := t.seeds.hash(&x)
+	h := p.h
 	bk := &t.index[t.home(h)]
 	tag := t.tag(h)
 	for c := t.tagCandidates(bk, tag); c != 0; c &= c - 1 {
@@ -176,7 +212,7 @@ func (r Result) String() string {
 // with one CAS each, and backs out if a racing Insert published either key
 // first (Exists, Conflict).
 func (w *Worker) Insert(fwd, rev *Key, class Class, state TCPState, v Value, now int64) (Handle, Result) {
-	return w.insert(fwd, rev, class, state, v, now, true, true)
+	return w.insertKeys(fwd, rev, class, state, v, now, CheckFwd|CheckRev)
 }
 
 // InsertAfterMiss is Insert for a caller whose lookup of fwd has just
@@ -185,7 +221,7 @@ func (w *Worker) Insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 // meanwhile is still found, by the check after publication, which then
 // takes the entry back: the result is the same as Insert's.
 func (w *Worker) InsertAfterMiss(fwd, rev *Key, class Class, state TCPState, v Value, now int64) (Handle, Result) {
-	return w.insert(fwd, rev, class, state, v, now, false, true)
+	return w.insertKeys(fwd, rev, class, state, v, now, CheckRev)
 }
 
 // InsertNew is InsertAfterMiss for a caller who also expects rev to be
@@ -194,30 +230,53 @@ func (w *Worker) InsertAfterMiss(fwd, rev *Key, class Class, state TCPState, v V
 // give the same results, an Exists or Conflict outcome at the cost of an
 // entry written and taken back.
 func (w *Worker) InsertNew(fwd, rev *Key, class Class, state TCPState, v Value, now int64) (Handle, Result) {
-	return w.insert(fwd, rev, class, state, v, now, false, false)
+	return w.insertKeys(fwd, rev, class, state, v, now, 0)
 }
 
-func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now int64, checkFwd, checkRev bool) (Handle, Result) {
+// Check says which keys InsertPrepared looks up before it publishes the
+// session (the checks after publication are always made): Insert checks
+// both, InsertAfterMiss CheckRev, InsertNew none.
+type Check uint8
+
+const (
+	CheckFwd Check = 1 << iota // look the forward key up first
+	CheckRev                   // look the reverse key up first
+)
+
+// InsertPrepared is Insert (check CheckFwd|CheckRev), InsertAfterMiss
+// (CheckRev) or InsertNew (0) of prepared keys.
+func (w *Worker) InsertPrepared(fwd, rev *Prepared, class Class, state TCPState, v Value, now int64, check Check) (Handle, Result) {
+	return w.insert(fwd, rev, class, state, v, now, check)
+}
+
+func (w *Worker) insertKeys(fwd, rev *Key, class Class, state TCPState, v Value, now int64, check Check) (Handle, Result) {
+	var pf, pr Prepared
+	w.t.prepare(fwd, &pf)
+	w.t.prepare(rev, &pr)
+	return w.insert(&pf, &pr, class, state, v, now, check)
+}
+
+func (w *Worker) insert(pf, pr *Prepared, class Class, state TCPState, v Value, now int64, check Check) (Handle, Result) {
 	t := w.t
-	var f, r enc
-	if !encode(fwd, &f) || !encode(rev, &r) || r.fam != FamilyIPv4 ||
+	f, r := &pf.x, &pr.x
+	if !pf.valid(t) || !pr.valid(t) || r.fam != FamilyIPv4 ||
 		int(class) >= t.nclasses || state >= NumTCPStates ||
 		(f.meta == r.meta && f.a == r.a && f.b == r.b && f.c == r.c) {
 		w.stats.InsertInvalid++
 		return Handle{}, Invalid
 	}
-	mode, ok := revMode(&f, &r)
+	mode, ok := revMode(f, r)
 	if !ok || f.fam != FamilyIPv4 && v != (Value{}) {
 		w.stats.InsertInvalid++
 		return Handle{}, Invalid
 	}
-	hf, hr := t.seeds.hash(&f), t.seeds.hash(&r)
+	hf, hr := pf.h, pr.h
 	var e Entry
-	if checkFwd && t.find(&f, hf, &e) && !w.expire(&e, now) {
+	if check&CheckFwd != 0 && t.find(f, hf, &e) && !w.expire(&e, now) {
 		w.stats.InsertExists++
 		return e.Handle, Exists
 	}
-	if checkRev && t.find(&r, hr, &e) && !w.expire(&e, now) {
+	if check&CheckRev != 0 && t.find(r, hr, &e) && !w.expire(&e, now) {
 		w.stats.InsertConflict++
 		return e.Handle, Conflict
 	}
@@ -259,7 +318,7 @@ func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 		w.stats.InsertFailedFull++
 		return Handle{}, Full
 	}
-	if w.duplicate(&r, hr, idx, &e, now) {
+	if w.duplicate(r, hr, idx, &e, now) {
 		w.retract(idx, seq, hf, hr, false, true)
 		w.stats.InsertConflict++
 		return e.Handle, Conflict
@@ -270,7 +329,7 @@ func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 		w.stats.InsertFailedFull++
 		return Handle{}, Full
 	}
-	if w.duplicate(&f, hf, idx, &e, now) {
+	if w.duplicate(f, hf, idx, &e, now) {
 		w.retract(idx, seq, hf, hr, true, true)
 		w.stats.InsertExists++
 		return e.Handle, Exists
