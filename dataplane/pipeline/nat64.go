@@ -287,7 +287,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	e := &w.ent
 	// Prepared once: a new session looks k up and then inserts it.
 	var pk session.Prepared
-	if w.sw != nil && w.sw.Prepare(k, &pk) && w.sw.LookupPrepared(&pk, e) && !w.sw.Table().Expired(e, w.now) {
+	if w.sw != nil && w.sw.LookupPrepare(k, &pk, e) && !w.sw.Table().Expired(e, w.now) {
 		copy(t[:], e.Other.Dst[:4])
 		tport = e.Other.DstPort
 		w.refreshBIB(e, p.Proto, &p.Src, p.SrcPort)
@@ -403,8 +403,7 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte, pk *session.P
 	bk.SrcPort = sport
 	be := &w.bent
 	var pb, pr session.Prepared // bk (looked up, then inserted) and rk
-	w.sw.Prepare(bk, &pb)
-	if w.sw.LookupPrepared(&pb, be) && !w.sw.Table().Expired(be, w.now) {
+	if w.sw.LookupPrepare(bk, &pb, be) && !w.sw.Table().Expired(be, w.now) {
 		copy(t[:], be.Other.Src[:4])
 		tp := be.Other.SrcPort
 		w.sw.Touch(be.Handle, w.now)

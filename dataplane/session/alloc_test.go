@@ -27,6 +27,11 @@ func TestZeroAllocs(t *testing.T) {
 		{"Lookup hit", func() { w.Lookup(&f, &e) }},
 		{"Lookup reverse hit", func() { w.Lookup(&r, &e) }},
 		{"Lookup miss", func() { w.Lookup(&miss, &e) }},
+		{"LookupWithoutOther", func() { w.LookupWithoutOther(&r, &e) }},
+		{"LookupPrepare", func() {
+			var p session.Prepared
+			w.LookupPrepare(&f, &p, &e)
+		}},
 		{"Prepare+LookupPrepared", func() {
 			var p session.Prepared
 			w.Prepare(&r, &p)

@@ -88,9 +88,13 @@ func TestPrepared(t *testing.T) {
 		if !w.Prepare(k, &p) {
 			t.Fatalf("Prepare(%+v) false", *k)
 		}
-		var e1, e2 session.Entry
+		var e1, e2, e3 session.Entry
 		if !w.LookupPrepared(&p, &e1) || !w.Lookup(k, &e2) || e1 != e2 || e1.Handle != h {
 			t.Fatalf("LookupPrepared %+v, Lookup %+v, handle %v", e1, e2, h)
+		}
+		var p3 session.Prepared
+		if !w.LookupPrepare(k, &p3, &e3) || e3 != e2 || p3 != p {
+			t.Fatalf("LookupPrepare %+v (prepared %+v), Lookup %+v (prepared %+v)", e3, p3, e2, p)
 		}
 		var po session.Prepared
 		other.Prepare(k, &po)
@@ -100,9 +104,12 @@ func TestPrepared(t *testing.T) {
 	}
 	var e session.Entry
 	miss, _ := natKeys(2, protoTCP)
-	var pm session.Prepared
+	var pm, pm2 session.Prepared
 	if w.Prepare(&miss, &pm); w.LookupPrepared(&pm, &e) {
 		t.Error("a missing key was found")
+	}
+	if w.LookupPrepare(&miss, &pm2, &e) || pm2 != pm {
+		t.Errorf("LookupPrepare of a missing key: found, or prepared %+v, want %+v", pm2, pm)
 	}
 	v6 := session.Key{Family: session.FamilyIPv6, Proto: protoTCP}
 	var p6, pr, zero session.Prepared
@@ -120,5 +127,43 @@ func TestPrepared(t *testing.T) {
 		if _, res := w.InsertPrepared(bad, &pr, session.ClassUDP, 0, session.Value{}, 0, 0); res != session.Invalid {
 			t.Errorf("InsertPrepared of an invalid Prepared: %v", res)
 		}
+	}
+}
+
+// TestLookupWithoutOther: it finds what Lookup finds, in both directions,
+// with the same fields but Other, which it leaves as it was.
+func TestLookupWithoutOther(t *testing.T) {
+	tab := newTable(t, session.Config{Capacity: 1000})
+	w := tab.NewWorker()
+	gf, gr := gwKeys(5)
+	if _, res := w.Insert(&gf, &gr, session.ClassUDP, 0, session.Value{1, 2, 3}, 0); res != session.Inserted {
+		t.Fatal(res)
+	}
+	nf, nr := natKeys(5, protoTCP)
+	if _, res := w.Insert(&nf, &nr, session.ClassTCPTransitory, session.StateV6Init, session.Value{}, 0); res != session.Inserted {
+		t.Fatal(res)
+	}
+	sentinel := session.Key{Zone: 0xbeef, SrcPort: 7}
+	for _, k := range []*session.Key{&gf, &gr, &nf, &nr} {
+		var want, got session.Entry
+		if !w.Lookup(k, &want) {
+			t.Fatalf("Lookup(%+v) missed", *k)
+		}
+		got.Other = sentinel
+		if !w.LookupWithoutOther(k, &got) {
+			t.Fatalf("LookupWithoutOther(%+v) missed", *k)
+		}
+		if got.Other != sentinel {
+			t.Errorf("LookupWithoutOther wrote Other: %+v", got.Other)
+		}
+		got.Other = want.Other
+		if got != want {
+			t.Errorf("LookupWithoutOther %+v, Lookup %+v", got, want)
+		}
+	}
+	miss, _ := natKeys(6, protoTCP)
+	var e session.Entry
+	if w.LookupWithoutOther(&miss, &e) {
+		t.Error("a missing key was found")
 	}
 }

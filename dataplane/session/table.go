@@ -271,10 +271,12 @@ func (t *Table) slotValue(idx uint32, tag uint32) uint32 { return (idx+1)<<t.tag
 func (t *Table) slotIndex(v uint32) uint32               { return v>>t.tagBits - 1 }
 
 // match reads entry idx as a seqlock reader and reports whether it is live
-// and holds key k; if so it fills out. A mismatch needs no validation:
-// keys change only when an entry is deleted and reused, and a lookup that
-// misses an entry being deleted is ordered before the deletion's end.
-func (t *Table) match(idx uint32, k *enc, out *Entry) bool {
+// and holds key k; if so it fills out (not nil), out.Other only if other (decoding
+// it is a fifth of a hit's work, and the gateway's fast path and Insert's
+// checks do not read it). A mismatch needs no validation: keys change
+// only when an entry is deleted and reused, and a lookup that misses an
+// entry being deleted is ordered before the deletion's end.
+func (t *Table) match(idx uint32, k *enc, out *Entry, other bool) bool {
 	en := &t.entries[idx]
 	for try := 0; try < readRetries; try++ {
 		w0 := atomic.LoadUint64(&en[0])
@@ -300,28 +302,26 @@ func (t *Table) match(idx uint32, k *enc, out *Entry) bool {
 		default:
 			return false
 		}
-		if out != nil {
-			w4 := atomic.LoadUint64(&en[4])
-			if dir == DirForward {
-				rs, rd := revAddrs(w2, w3, w5)
-				decode(w2&^famMask|uint64(FamilyIPv4)<<famShift, uint64(rs), 0, rd, &out.Other)
-			} else if Family(w1>>famShift) == FamilyIPv4 {
-				decode(w1, w3&0xffffffff, 0, uint32(w5), &out.Other)
-			} else {
-				decode(w1, w3, w4, uint32(w5), &out.Other)
-			}
-			out.Value = valueOf(w1, w3, w4)
+		w4 := atomic.LoadUint64(&en[4])
+		if !other {
+			// Leave Other as it was.
+		} else if dir == DirForward {
+			rs, rd := revAddrs(w2, w3, w5)
+			decode(w2&^famMask|uint64(FamilyIPv4)<<famShift, uint64(rs), 0, rd, &out.Other)
+		} else if Family(w1>>famShift) == FamilyIPv4 {
+			decode(w1, w3&0xffffffff, 0, uint32(w5), &out.Other)
+		} else {
+			decode(w1, w3, w4, uint32(w5), &out.Other)
 		}
+		out.Value = valueOf(w1, w3, w4)
 		if w0Seq(atomic.LoadUint64(&en[0])) != w0Seq(w0) {
 			continue // torn: a writer came and went
 		}
-		if out != nil {
-			out.Handle = Handle{idx: idx, seq: w0Seq(w0)}
-			out.Dir = dir
-			out.State = w0State(w0)
-			out.Class = Class(w0Class(w0) - 1)
-			out.LastSeen = w0Seen(w0)
-		}
+		out.Handle = Handle{idx: idx, seq: w0Seq(w0)}
+		out.Dir = dir
+		out.State = w0State(w0)
+		out.Class = Class(w0Class(w0) - 1)
+		out.LastSeen = w0Seen(w0)
 		return true
 	}
 	return false
@@ -382,15 +382,15 @@ func (t *Table) tagCandidates(bk *bucket, tag uint32) uint32 {
 
 // find looks k (hash h) up in the index: the home bucket, then the next
 // ones while the previous one's overflow count says keys homed at or
-// before it were placed further on.
-func (t *Table) find(k *enc, h uint64, out *Entry) bool {
+// before it were placed further on. It fills out.Other only if other.
+func (t *Table) find(k *enc, h uint64, out *Entry, other bool) bool {
 	b := t.home(h)
 	tag := t.tag(h)
 	for p := 0; p < maxProbe; p++ {
 		bk := &t.index[b]
 		for s := 0; s < slotsUsed; s++ {
 			v := atomic.LoadUint32(&bk[s])
-			if v != 0 && v&t.tagMask == tag && t.match(t.slotIndex(v), k, out) {
+			if v != 0 && v&t.tagMask == tag && t.match(t.slotIndex(v), k, out, other) {
 				return true
 			}
 		}

@@ -93,7 +93,32 @@ func (w *Worker) Table() *Table { return w.t }
 // is larger than the caches.
 func (w *Worker) Lookup(k *Key, e *Entry) bool {
 	var p Prepared
-	if w.t.prepare(k, &p) && w.t.find(&p.x, p.h, e) {
+	if w.t.prepare(k, &p) && w.t.find(&p.x, p.h, e, true) {
+		w.stats.LookupHit++
+		return true
+	}
+	w.stats.LookupMiss++
+	return false
+}
+
+// LookupPrepare is Prepare(k, p) then LookupPrepared(p, e), in one call:
+// for a caller that may insert k after a miss (the NAT64's new sessions),
+// at the cost of a Lookup.
+func (w *Worker) LookupPrepare(k *Key, p *Prepared, e *Entry) bool {
+	if w.t.prepare(k, p) && w.t.find(&p.x, p.h, e, true) {
+		w.stats.LookupHit++
+		return true
+	}
+	w.stats.LookupMiss++
+	return false
+}
+
+// LookupWithoutOther is Lookup without e.Other, which it leaves as it
+// was: for callers that use only the value, handle, direction and state
+// of a hit (the gateway's flows), it saves decoding the other key.
+func (w *Worker) LookupWithoutOther(k *Key, e *Entry) bool {
+	var p Prepared
+	if w.t.prepare(k, &p) && w.t.find(&p.x, p.h, e, false) {
 		w.stats.LookupHit++
 		return true
 	}
@@ -130,7 +155,7 @@ func (p *Prepared) valid(t *Table) bool { return p.seed == t.seeds[0] }
 
 // LookupPrepared is Lookup of a prepared key.
 func (w *Worker) LookupPrepared(p *Prepared, e *Entry) bool {
-	if p.valid(w.t) && w.t.find(&p.x, p.h, e) {
+	if p.valid(w.t) && w.t.find(&p.x, p.h, e, true) {
 		w.stats.LookupHit++
 		return true
 	}
@@ -272,11 +297,11 @@ func (w *Worker) insert(pf, pr *Prepared, class Class, state TCPState, v Value, 
 	}
 	hf, hr := pf.h, pr.h
 	var e Entry
-	if check&CheckFwd != 0 && t.find(f, hf, &e) && !w.expire(&e, now) {
+	if check&CheckFwd != 0 && t.find(f, hf, &e, false) && !w.expire(&e, now) {
 		w.stats.InsertExists++
 		return e.Handle, Exists
 	}
-	if check&CheckRev != 0 && t.find(r, hr, &e) && !w.expire(&e, now) {
+	if check&CheckRev != 0 && t.find(r, hr, &e, false) && !w.expire(&e, now) {
 		w.stats.InsertConflict++
 		return e.Handle, Conflict
 	}
@@ -749,13 +774,13 @@ func (w *Worker) duplicate(k *enc, h uint64, idx uint32, out *Entry, now int64) 
 				continue
 			}
 			o := t.slotIndex(v)
-			if o == idx || !t.match(o, k, out) {
+			if o == idx || !t.match(o, k, out, false) {
 				continue
 			}
 			for {
 				w0 := atomic.LoadUint64(&t.entries[o][0])
 				if w0Seq(w0) != out.Handle.seq || !w0Live(w0) {
-					if t.match(o, k, out) {
+					if t.match(o, k, out, false) {
 						continue // a new version (SetValue) of the same session
 					}
 					break // it backed out or was deleted: not a duplicate
