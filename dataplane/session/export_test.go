@@ -66,3 +66,11 @@ func KeyMeta(k *Key) (got, fields uint64) {
 	return keyMeta(k), uint64(k.Zone) | uint64(k.Proto)<<16 | uint64(k.Family)<<24 |
 		uint64(k.SrcPort)<<32 | uint64(k.DstPort)<<48
 }
+
+// KeyHash is the hash Prefetch computes for k, and the one prepare does.
+func KeyHash(t *Table, k *Key) (h uint64, ok bool, prepared uint64, pok bool) {
+	var p Prepared
+	pok = t.prepare(k, &p)
+	h, ok = t.keyHash(k)
+	return h, ok, p.h, pok
+}

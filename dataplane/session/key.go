@@ -217,3 +217,20 @@ func (t *Table) prepare(k *Key, p *Prepared) bool {
 	p.seed = s[0]
 	return true
 }
+
+// keyHash is k's hash (false for a family the table cannot store), all
+// that Prefetch needs: prepare without the stored form (and without
+// zeroing a Prepared for it), 15 instructions less.
+func (t *Table) keyHash(k *Key) (uint64, bool) {
+	fam := k.Family
+	a, b := binary.LittleEndian.Uint64(k.Src[0:8]), binary.LittleEndian.Uint64(k.Src[8:16])
+	if fam == FamilyIPv4 {
+		a, b = a&0xffffffff, 0
+	} else if fam != FamilyNAT64 {
+		return 0, false
+	}
+	s := &t.seeds
+	h1 := mum(keyMeta(k)^s[0], a^s[1])
+	h2 := mum(b^s[2], uint64(binary.LittleEndian.Uint32(k.Dst[0:4]))^s[3])
+	return mum(h1^s[4], h2^s[5]), true
+}

@@ -171,9 +171,8 @@ func (w *Worker) LookupPrepared(p *Prepared, e *Entry) bool {
 // reads nothing and changes nothing; a key that cannot be stored is
 // ignored.
 func (w *Worker) Prefetch(k *Key) {
-	var p Prepared
-	if w.t.prepare(k, &p) {
-		prefetch(uintptr(unsafe.Pointer(&w.t.index[w.t.home(p.h)])))
+	if h, ok := w.t.keyHash(k); ok {
+		prefetch(uintptr(unsafe.Pointer(&w.t.index[w.t.home(h)])))
 	}
 }
 
