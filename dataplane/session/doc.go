@@ -148,7 +148,7 @@
 //     Conflict (NAT64: pool port in use) is found before the forward key is
 //     visible. A pending entry cannot be deleted, evicted or swept, only
 //     its inserter unpublishes it.
-//   - The scans that visit every slot with a tag (duplicate,
+//   - The scans that visit every slot with a tag (publish's duplicate scan,
 //     PrefetchEntry) load the 15 slots as 8 aligned 64-bit words (two
 //     slots each; the last word's high half is the overflow count), where
 //     writers CAS and add single 32-bit slots. A 64-bit atomic load is one

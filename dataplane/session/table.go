@@ -327,15 +327,15 @@ func (t *Table) match(idx uint32, k *enc, out *Entry, other bool) bool {
 	return false
 }
 
-// Scans that must visit every slot with a given tag (duplicate,
-// PrefetchEntry) read a bucket as 8 uint64 words, two slots each (slot 2i
-// in the low half of word i: amd64 and arm64 are little-endian; the high
-// half of word 7 is the overflow count), and pick the matching slots
-// without a compare and branch per slot: about 72 instructions a bucket
-// where the slot-by-slot loop took about 150. find keeps the
-// slot-by-slot loop: a hit stops at its slot, which in a bucket filled
-// from slot 0 is early, and the word-wise test costs the whole bucket
-// (it made the gateway's fast path 3% slower). A 64-bit atomic load of
+// Scans that must visit every slot with a given tag (publish's duplicate
+// scan, PrefetchEntry) read a bucket as 8 uint64 words, two slots each
+// (slot 2i in the low half of word i on a little-endian machine; the
+// overflow count is the other half of word 7), and pick the matching
+// slots without a compare and branch per slot: about 72 instructions a
+// bucket where the slot-by-slot loop took about 150. find scans slot by
+// slot (unrolled): a hit stops at its slot, which in a bucket filled from
+// slot 0 is early, and the word-wise test costs the whole bucket (it made
+// the gateway's fast path 3% slower). A 64-bit atomic load of
 // an aligned pair of slots is a sequentially consistent load of each
 // (doc.go, "Why it is correct without locks"); on amd64 it is a plain MOV.
 const (
@@ -377,7 +377,12 @@ func (t *Table) tagCandidates(bk *bucket, tag uint32) uint32 {
 		((atomic.LoadUint64(&w[5])^p)&m+lanesK)&lanesHi>>21 |
 		((atomic.LoadUint64(&w[6])^p)&m+lanesK)&lanesHi>>19 |
 		((atomic.LoadUint64(&w[7])^p)&m+lanesK)&lanesHi>>17
-	return ^(uint32(nz) | uint32(nz>>32)<<1) & slotBits
+	c := ^(uint32(nz) | uint32(nz>>32)<<1)
+	if !littleEndian {
+		// Slot 2i is the high half of word i: swap each pair of bits.
+		c = c&0x55555555<<1 | c>>1&0x55555555
+	}
+	return c & slotBits
 }
 
 // find looks k (hash h) up in the index: the home bucket, then the next

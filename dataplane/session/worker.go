@@ -336,24 +336,22 @@ func (w *Worker) insert(pf, pr *Prepared, class Class, state TCPState, v Value, 
 
 	// Publish the reverse key first: for NAT64 it is the one likely to be
 	// taken (the pool port), and nobody can have found the entry yet.
-	vr := t.slotValue(idx, t.tag(hr))
-	if !w.placeOrEvict(hr, vr, now) {
+	switch w.publish(r, hr, idx, &e, now) {
+	case publishFull:
 		w.retract(idx, seq, hf, hr, false, false)
 		w.stats.InsertFailedFull++
 		return Handle{}, Full
-	}
-	if w.duplicate(r, hr, idx, &e, now) {
+	case publishDuplicate:
 		w.retract(idx, seq, hf, hr, false, true)
 		w.stats.InsertConflict++
 		return e.Handle, Conflict
 	}
-	vf := t.slotValue(idx, t.tag(hf))
-	if !w.placeOrEvict(hf, vf, now) {
+	switch w.publish(f, hf, idx, &e, now) {
+	case publishFull:
 		w.retract(idx, seq, hf, hr, false, true)
 		w.stats.InsertFailedFull++
 		return Handle{}, Full
-	}
-	if w.duplicate(f, hf, idx, &e, now) {
+	case publishDuplicate:
 		w.retract(idx, seq, hf, hr, true, true)
 		w.stats.InsertExists++
 		return e.Handle, Exists
@@ -749,8 +747,13 @@ func (t *Table) popChain() uint32 {
 	}
 }
 
-// duplicate looks for another live entry holding key k, which an Insert
-// racing with ours (entry idx) published. All index operations are
+// publish places the slot of entry idx for key k (hash h) in the index
+// (evicting under PolicyOldest when its window is full: publishFull if
+// that fails too), then looks for another live entry holding k, which an
+// Insert racing with ours published (publishDuplicate; out names it).
+// One function for both, sharing the hash's home and tag: place and
+// duplicate as two calls (and placeOrEvict around place) cost a fifth
+// more. All index operations are
 // sequentially consistent atomics, so of two racing inserters at least the
 // later one to publish sees the other. The rules, checked in this order:
 // another entry that has finished its Insert (not pending) wins; between
@@ -761,19 +764,33 @@ func (t *Table) popChain() uint32 {
 // cannot form a cycle; they happen only when two inserts of one key meet.
 // A finished entry whose lifetime ran out at now holds nothing: it is
 // removed (counted Expired), as the sweep would have, and is no duplicate.
-func (w *Worker) duplicate(k *enc, h uint64, idx uint32, out *Entry, now int64) bool {
+func (w *Worker) publish(k *enc, h uint64, idx uint32, out *Entry, now int64) uint8 {
 	t := w.t
-	b := t.home(h)
-	tag := t.tag(h)
+	home, tag := t.home(h), t.tag(h)
+	mine := t.slotValue(idx, tag)
+	// The first free slot of the home bucket; beyond it, place (which
+	// reads the home bucket again) or eviction.
+	bk := &t.index[home]
+	placed := false
+	for s := 0; s < slotsUsed; s++ {
+		if atomic.LoadUint32(&bk[s]) == 0 && atomic.CompareAndSwapUint32(&bk[s], 0, mine) {
+			placed = true
+			break
+		}
+	}
+	if !placed && !w.placeOrEvict(h, mine, now) {
+		return publishFull
+	}
+	b := home
 	for p := 0; p < maxProbe; p++ {
 		bk := &t.index[b]
 		for c := t.tagCandidates(bk, tag); c != 0; c &= c - 1 {
 			v := atomic.LoadUint32(&bk[bits.TrailingZeros32(c)&(bucketSlots-1)])
-			if v == 0 || v&t.tagMask != tag {
-				continue
+			if v == mine || v == 0 || v&t.tagMask != tag {
+				continue // ours (the only slot of entry idx with this tag), or changed
 			}
 			o := t.slotIndex(v)
-			if o == idx || !t.match(o, k, out, false) {
+			if !t.match(o, k, out, false) {
 				continue
 			}
 			for {
@@ -788,17 +805,24 @@ func (w *Worker) duplicate(k *enc, h uint64, idx uint32, out *Entry, now int64) 
 					break // its lifetime ran out: removed, no duplicate
 				}
 				if !w0Pending(w0) || o < idx {
-					return true
+					return publishDuplicate
 				}
 				runtime.Gosched()
 			}
 		}
 		if atomic.LoadUint32(&bk[ovfSlot]) == 0 {
-			return false
+			return publishPlaced
 		}
 		if b++; b == t.nb {
 			b = 0
 		}
 	}
-	return false
+	return publishPlaced
 }
+
+// publish's results.
+const (
+	publishPlaced    = iota // placed, no other entry holds the key
+	publishFull             // no room
+	publishDuplicate        // placed, but another entry holds the key
+)
