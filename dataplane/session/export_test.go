@@ -74,3 +74,11 @@ func KeyHash(t *Table, k *Key) (h uint64, ok bool, prepared uint64, pok bool) {
 	h, ok = t.keyHash(k)
 	return h, ok, p.h, pok
 }
+
+// NextTag runs find's slot scan on a bucket holding words from slot s on.
+func NextTag(words [bucketSlots]uint32, s int, tag, mask uint32) int {
+	buf := alignWords(bucketSlots/2, 64)
+	bk := (*bucket)(unsafe.Pointer(&buf[0]))
+	*bk = words
+	return nextTag(bk, s, tag, mask)
+}

@@ -7,9 +7,9 @@ import (
 	"xdpgw/dataplane/session"
 )
 
-// TestTagCandidates compares the word-wise tag scan with the slot-by-slot
-// definition (slot s is a candidate iff its value v has v&tagMask == tag)
-// on random buckets, for tag widths from 31 bits (capacity 1) to 9
+// TestTagCandidates compares the word-wise tag scan and find's unrolled
+// scan with the slot-by-slot definition (slot s is a candidate iff its
+// value v has v&tagMask == tag) on random buckets, for tag widths from 31 bits (capacity 1) to 9
 // (capacity 2^22+5; larger tables only narrow the mask), with slots that
 // are empty, match, differ in one tag bit, or hold any value (the top bit
 // set too), and any overflow count.
@@ -52,6 +52,18 @@ func TestTagCandidates(t *testing.T) {
 			}
 			if got, _ := session.TagCandidates(tb, words, tag); got != want {
 				t.Fatalf("capacity %d tag %#x bucket %#x: candidates %015b, want %015b", capacity, tag, words, got, want)
+			}
+			// find's scan: the first candidate from s on, or 15.
+			from := rng.IntN(16)
+			next := 15
+			for s := from; s < 15; s++ {
+				if want&(1<<s) != 0 {
+					next = s
+					break
+				}
+			}
+			if got := session.NextTag(words, from, tag, mask); got != next {
+				t.Fatalf("capacity %d tag %#x bucket %#x: next tag from %d is %d, want %d", capacity, tag, words, from, got, next)
 			}
 		}
 	}
