@@ -285,9 +285,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	var t [4]byte
 	var tport uint16
 	e := &w.ent
-	// Prepared once: a new session looks k up and then inserts it.
-	var pk session.Prepared
-	if w.sw != nil && w.sw.LookupPrepare(k, &pk, e) && !w.sw.Table().Expired(e, w.now) {
+	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
 		copy(t[:], e.Other.Dst[:4])
 		tport = e.Other.DstPort
 		w.refreshBIB(e, p.Proto, &p.Src, p.SrcPort)
@@ -308,7 +306,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 			w.drop(f, DropNAT64NoSession)
 			return
 		}
-		if t, tport, ok = w.nat64Map(n, p, eip, &pk); !ok {
+		if t, tport, ok = w.nat64Map(n, p, eip); !ok {
 			w.drop(f, w.mapFail)
 			return
 		}
@@ -370,14 +368,21 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 }
 
 // nat64Map finds or makes the BIB entry of (X',x) and creates the session
-// for the packet. It returns the pool address and port. pk is w.key
-// prepared (invalid without a session table).
-func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte, pk *session.Prepared) ([4]byte, uint16, bool) {
+// for the packet. It returns the pool address and port.
+func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uint16, bool) {
 	var t [4]byte
 	w.mapFail = DropSessionTableFull
 	if w.sw == nil {
 		return t, 0, false
 	}
+	// The session's forward key (nat64Out's lookup has just missed it),
+	// prepared once for its inserts. nat64Out looks it up with Lookup,
+	// not LookupPrepare: established packets, the many, would fill a
+	// Prepared for nothing, and each store a lookup makes shortens how
+	// far the core runs ahead to the next packet's cache misses.
+	var pkey session.Prepared
+	pk := &pkey
+	w.sw.Prepare(&w.key, pk)
 	proto := p.Proto
 	if proto == packet.ProtoICMPv6 {
 		proto = packet.ProtoICMP

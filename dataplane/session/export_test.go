@@ -60,13 +60,6 @@ func TagCandidates(t *Table, words [bucketSlots]uint32, tag uint32) (cand, tagMa
 	return t.tagCandidates(bk, tag), t.tagMask
 }
 
-// KeyMeta is the meta word keyMeta computes for k, and the one assembled
-// from k's fields.
-func KeyMeta(k *Key) (got, fields uint64) {
-	return keyMeta(k), uint64(k.Zone) | uint64(k.Proto)<<16 | uint64(k.Family)<<24 |
-		uint64(k.SrcPort)<<32 | uint64(k.DstPort)<<48
-}
-
 // KeyHash is the hash Prefetch computes for k, and the one prepare does.
 func KeyHash(t *Table, k *Key) (h uint64, ok bool, prepared uint64, pok bool) {
 	var p Prepared

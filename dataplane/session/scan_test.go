@@ -69,17 +69,13 @@ func TestTagCandidates(t *testing.T) {
 	}
 }
 
-// TestKeyMeta: the meta word read as one word equals the one assembled
-// from the fields, and Prefetch hashes a key as prepare does.
-func TestKeyMeta(t *testing.T) {
+// TestKeyHash: Prefetch hashes a key as prepare does.
+func TestKeyHash(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	tab := newTable(t, session.Config{Capacity: 1000})
 	for range 1000 {
 		k := session.Key{SrcPort: uint16(rng.Uint32()), DstPort: uint16(rng.Uint32()), Zone: uint16(rng.Uint32()),
 			Proto: uint8(rng.Uint32()), Family: session.Family(rng.Uint32())}
-		if got, want := session.KeyMeta(&k); got != want {
-			t.Fatalf("%+v: meta %#x, want %#x", k, got, want)
-		}
 		for i := range k.Src {
 			k.Src[i], k.Dst[i] = byte(rng.Uint32()), byte(rng.Uint32())
 		}

@@ -92,8 +92,8 @@ func (w *Worker) Table() *Table { return w.t }
 // cost is two cache misses (the bucket, then the entry) when the table
 // is larger than the caches.
 func (w *Worker) Lookup(k *Key, e *Entry) bool {
-	var p Prepared
-	if w.t.prepare(k, &p) && w.t.find(&p.x, p.h, e, true) {
+	var x enc // not a Prepared: see encodeHash
+	if h, ok := w.t.encodeHash(k, &x); ok && w.t.find(&x, h, e, true) {
 		w.stats.LookupHit++
 		return true
 	}
@@ -117,8 +117,8 @@ func (w *Worker) LookupPrepare(k *Key, p *Prepared, e *Entry) bool {
 // was: for callers that use only the value, handle, direction and state
 // of a hit (the gateway's flows), it saves decoding the other key.
 func (w *Worker) LookupWithoutOther(k *Key, e *Entry) bool {
-	var p Prepared
-	if w.t.prepare(k, &p) && w.t.find(&p.x, p.h, e, false) {
+	var x enc // not a Prepared: see encodeHash
+	if h, ok := w.t.encodeHash(k, &x); ok && w.t.find(&x, h, e, false) {
 		w.stats.LookupHit++
 		return true
 	}
