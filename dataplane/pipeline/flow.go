@@ -132,7 +132,8 @@ func (w *Worker) flowHit(p *packet.Parsed, zone uint16, src, dst uint32, tenantP
 	}
 	flowKey(&w.key, p, zone, src, dst)
 	e := &w.ent
-	if !w.sw.Lookup(&w.key, e) {
+	// A flow's hit needs no Other: its rewrite is in the Value.
+	if !w.sw.LookupWithoutOther(&w.key, e) {
 		return false
 	}
 	if w.sw.Table().Expired(e, w.now) {

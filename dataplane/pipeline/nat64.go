@@ -376,6 +376,14 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 	if w.sw == nil {
 		return t, 0, false
 	}
+	// The session's forward key (nat64Out's lookup has just missed it),
+	// prepared once for its inserts. nat64Out looks it up with Lookup,
+	// not LookupPrepare: established packets, the many, would fill a
+	// Prepared for nothing, and each store a lookup makes shortens how
+	// far the core runs ahead to the next packet's cache misses.
+	var pkey session.Prepared
+	pk := &pkey
+	w.sw.Prepare(&w.key, pk)
 	proto := p.Proto
 	if proto == packet.ProtoICMPv6 {
 		proto = packet.ProtoICMP
@@ -385,7 +393,7 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 	for i := range n.Static {
 		s := &n.Static[i]
 		if s.Proto == proto && s.V6 == p.Src && s.Port6 == sport {
-			if w.nat64Session(p, eip, s.V4, s.Port4) {
+			if w.nat64Session(p, eip, s.V4, s.Port4, pk) {
 				return s.V4, s.Port4, true
 			}
 			return t, 0, false
@@ -400,11 +408,12 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 	bk.Src = p.Src
 	bk.SrcPort = sport
 	be := &w.bent
-	if w.sw.Lookup(bk, be) && !w.sw.Table().Expired(be, w.now) {
+	var pb, pr session.Prepared // bk (looked up, then inserted) and rk
+	if w.sw.LookupPrepare(bk, &pb, be) && !w.sw.Table().Expired(be, w.now) {
 		copy(t[:], be.Other.Src[:4])
 		tp := be.Other.SrcPort
 		w.sw.Touch(be.Handle, w.now)
-		if w.nat64Session(p, eip, t, tp) {
+		if w.nat64Session(p, eip, t, tp, pk) {
 			return t, tp, true
 		}
 		return t, 0, false
@@ -437,11 +446,13 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 		rk.Proto = proto
 		rk.SrcPort = port
 		copy(rk.Src[:4], t[:])
-		_, r := w.sw.InsertAfterMiss(bk, rk, cls, session.StateClosed, session.Value{}, w.now)
+		w.sw.Prepare(rk, &pr)
+		// InsertAfterMiss: the lookup of bk has just missed.
+		_, r := w.sw.InsertPrepared(&pb, &pr, cls, session.StateClosed, session.Value{}, w.now, session.CheckRev)
 		switch r {
 		case session.Inserted:
 			w.stats.Events[EventNAT64BIBCreated]++
-			if w.nat64Session(p, eip, t, port) {
+			if w.nat64Session(p, eip, t, port, pk) {
 				return t, port, true
 			}
 			return t, 0, false
@@ -450,7 +461,7 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 			if w.sw.Lookup(bk, be) {
 				copy(t[:], be.Other.Src[:4])
 				tp := be.Other.SrcPort
-				if w.nat64Session(p, eip, t, tp) {
+				if w.nat64Session(p, eip, t, tp, pk) {
 					return t, tp, true
 				}
 			}
@@ -490,8 +501,9 @@ func (n *NAT64) bibCandidate(seed, try uint64) ([4]byte, uint16) {
 }
 
 // nat64Session creates the session of the packet in the IPv6 -> IPv4
-// direction once its (T,t) is known. w.key holds the forward key.
-func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16) bool {
+// direction once its (T,t) is known. w.key holds the forward key, pk the
+// same prepared.
+func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16, pk *session.Prepared) bool {
 	rk := &w.rkey
 	*rk = session.Key{}
 	rk.Family = session.FamilyIPv4
@@ -516,8 +528,10 @@ func (w *Worker) nat64Session(p *packet.Parsed, eip, t [4]byte, tport uint16) bo
 	default: // ICMP echo: the identifier on the IPv4 side is t
 		rk.DstPort = tport
 	}
-	// nat64Out's lookup of the forward key has just missed.
-	h, r := w.sw.InsertNew(&w.key, rk, cls, st, session.Value{}, w.now)
+	// nat64Out's lookup of the forward key has just missed (InsertNew).
+	var pr session.Prepared
+	w.sw.Prepare(rk, &pr)
+	h, r := w.sw.InsertPrepared(pk, &pr, cls, st, session.Value{}, w.now, 0)
 	if r == session.Conflict {
 		r = w.nat64Stale(h, rk, cls, st)
 	}

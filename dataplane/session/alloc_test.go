@@ -27,12 +27,29 @@ func TestZeroAllocs(t *testing.T) {
 		{"Lookup hit", func() { w.Lookup(&f, &e) }},
 		{"Lookup reverse hit", func() { w.Lookup(&r, &e) }},
 		{"Lookup miss", func() { w.Lookup(&miss, &e) }},
+		{"LookupWithoutOther", func() { w.LookupWithoutOther(&r, &e) }},
+		{"LookupPrepare", func() {
+			var p session.Prepared
+			w.LookupPrepare(&f, &p, &e)
+		}},
+		{"Prepare+LookupPrepared", func() {
+			var p session.Prepared
+			w.Prepare(&r, &p)
+			w.LookupPrepared(&p, &e)
+		}},
 		{"Touch", func() { now += sec; w.Touch(h, now) }},
 		{"UpdateTCP", func() { now += sec; w.UpdateTCP(h, session.DirReverse, session.FlagACK, now) }},
 		{"Extend", func() { now += sec; w.Extend(h, session.ClassTCPEstablished, now) }},
 		{"SetValue", func() { h, _ = w.SetValue(h, session.Value{1, 2, 3}) }},
 		{"Insert+Delete", func() {
 			nh, _ := w.Insert(&nf, &nr, session.ClassUDP, 0, session.Value{}, now)
+			w.Delete(nh)
+		}},
+		{"InsertPrepared+Delete", func() {
+			var pf, pr session.Prepared
+			w.Prepare(&nf, &pf)
+			w.Prepare(&nr, &pr)
+			nh, _ := w.InsertPrepared(&pf, &pr, session.ClassUDP, 0, session.Value{}, now, 0)
 			w.Delete(nh)
 		}},
 		{"Insert exists", func() { w.Insert(&f, &r, session.ClassUDP, 0, session.Value{}, now) }},

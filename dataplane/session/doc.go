@@ -106,6 +106,15 @@
 // bucket and the bucket's overflow count is 0, it is not in the table;
 // otherwise go on to the next bucket (at most 32).
 //
+// Encoding and hashing a key is a tenth of a new NAT64 session's table
+// work per key, and a new session looks its forward key and its binding's
+// key up before it inserts them: Prepare does it once, LookupPrepared,
+// LookupPrepare and InsertPrepared take the result. Plain lookups do not
+// go through a Prepared: the extra stores cost lookups of a large table
+// more in overlapped cache misses than the encoding costs (encodeHash).
+// LookupWithoutOther skips decoding the other key, which the gateway's
+// flows never read.
+//
 // # Why it is correct without locks
 //
 // Every word of both arrays is read and written only with sync/atomic
@@ -148,6 +157,22 @@
 //     Conflict (NAT64: pool port in use) is found before the forward key is
 //     visible. A pending entry cannot be deleted, evicted or swept, only
 //     its inserter unpublishes it.
+//   - The scans that visit every slot with a tag (publish's duplicate scan,
+//     PrefetchEntry) load the 15 slots as 8 aligned 64-bit words (two
+//     slots each; the last word's high half is the overflow count), where
+//     writers CAS and add single 32-bit slots. A 64-bit atomic load is one
+//     sequentially consistent operation on its 8 bytes, so it is an SC
+//     load of each of its two slots at one point of the total order, as
+//     if they were loaded back to back. The arguments above need of a
+//     scan only that each slot it examines is read by an SC load placed
+//     after the scanner's own earlier steps (an inserter's duplicate scan
+//     after its publishing CAS), never that the slots are read in slot
+//     order or one at a time; so they hold. A matching slot is loaded
+//     once more by itself and checked again: a slot that changed between
+//     the two loads is judged as read at the second, a later SC load,
+//     still after those steps. (Mixed-size atomics on the same memory are
+//     coherent on the hardware Go supports, and the race detector treats
+//     both as synchronising accesses.)
 //   - Touch and UpdateTCP change only w0, by CAS against the handle's seq,
 //     so they can never touch a later incarnation of the entry. SetValue
 //     gives the session a new seq: holders of the old handle get false and

@@ -84,11 +84,25 @@ const sec = int64(1e9)
 // insertFunc is the signature of Insert and its variants.
 type insertFunc func(fwd, rev *session.Key, c session.Class, st session.TCPState, v session.Value, now int64) (session.Handle, session.Result)
 
-// insertVariants are the three ways to insert, which must give the same
-// results (InsertAfterMiss and InsertNew skip lookups before publication).
-var insertVariants = []string{"Insert", "InsertAfterMiss", "InsertNew"}
+// insertVariants are the ways to insert, which must give the same results
+// (InsertAfterMiss and InsertNew skip lookups before publication; the
+// Prepared ones take the keys prepared).
+var insertVariants = []string{"Insert", "InsertAfterMiss", "InsertNew",
+	"InsertPrepared", "InsertPreparedAfterMiss", "InsertPreparedNew"}
 
 // insertVariant is w's insert method of that name.
 func insertVariant(w *session.Worker, name string) insertFunc {
-	return map[string]insertFunc{"Insert": w.Insert, "InsertAfterMiss": w.InsertAfterMiss, "InsertNew": w.InsertNew}[name]
+	prepared := func(check session.Check) insertFunc {
+		return func(fwd, rev *session.Key, c session.Class, st session.TCPState, v session.Value, now int64) (session.Handle, session.Result) {
+			var pf, pr session.Prepared
+			w.Prepare(fwd, &pf)
+			w.Prepare(rev, &pr)
+			return w.InsertPrepared(&pf, &pr, c, st, v, now, check)
+		}
+	}
+	return map[string]insertFunc{"Insert": w.Insert, "InsertAfterMiss": w.InsertAfterMiss, "InsertNew": w.InsertNew,
+		"InsertPrepared":          prepared(session.CheckFwd | session.CheckRev),
+		"InsertPreparedAfterMiss": prepared(session.CheckRev),
+		"InsertPreparedNew":       prepared(0),
+	}[name]
 }

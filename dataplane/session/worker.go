@@ -1,6 +1,7 @@
 package session
 
 import (
+	"math/bits"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -91,8 +92,70 @@ func (w *Worker) Table() *Table { return w.t }
 // cost is two cache misses (the bucket, then the entry) when the table
 // is larger than the caches.
 func (w *Worker) Lookup(k *Key, e *Entry) bool {
-	var x enc
-	if encode(k, &x) && w.t.find(&x, w.t.seeds.hash(&x), e) {
+	var x enc // not a Prepared: see encodeHash
+	if h, ok := w.t.encodeHash(k, &x); ok && w.t.find(&x, h, e, true) {
+		w.stats.LookupHit++
+		return true
+	}
+	w.stats.LookupMiss++
+	return false
+}
+
+// LookupPrepare is Prepare(k, p) then LookupPrepared(p, e), in one call:
+// for a caller that may insert k after a miss (the NAT64's new sessions),
+// at the cost of a Lookup.
+func (w *Worker) LookupPrepare(k *Key, p *Prepared, e *Entry) bool {
+	if w.t.prepare(k, p) && w.t.find(&p.x, p.h, e, true) {
+		w.stats.LookupHit++
+		return true
+	}
+	w.stats.LookupMiss++
+	return false
+}
+
+// LookupWithoutOther is Lookup without e.Other, which it leaves as it
+// was: for callers that use only the value, handle, direction and state
+// of a hit (the gateway's flows), it saves decoding the other key.
+func (w *Worker) LookupWithoutOther(k *Key, e *Entry) bool {
+	var x enc // not a Prepared: see encodeHash
+	if h, ok := w.t.encodeHash(k, &x); ok && w.t.find(&x, h, e, false) {
+		w.stats.LookupHit++
+		return true
+	}
+	w.stats.LookupMiss++
+	return false
+}
+
+// Prepared is a key encoded in the table's stored form, with its hash:
+// what every operation on a Key computes first (about 50 instructions, a
+// tenth of a new NAT64 session's table work per key). A caller that looks
+// a key up and then inserts it (the NAT64's new sessions and bindings)
+// prepares it once (Prepare) and passes it to LookupPrepared and
+// InsertPrepared. It is a copy of the key, holds no pointer and belongs to
+// the table whose Worker prepared it (the hash is seeded per table:
+// another table's operations treat it as invalid, as they do a zero
+// Prepared). A caller that keeps one must prepare it again whenever the
+// Key it was made from would change (a zone renumbered by a new
+// configuration, say).
+type Prepared struct {
+	x    enc
+	h    uint64
+	seed uint64 // the table's first hash seed (never 0); 0: not a storable key
+}
+
+// Prepare encodes and hashes k for this worker's table. It returns false,
+// and makes p invalid (lookups miss, inserts are Invalid), for a key
+// family the table cannot store.
+func (w *Worker) Prepare(k *Key, p *Prepared) bool {
+	return w.t.prepare(k, p)
+}
+
+// valid reports whether p was prepared for t.
+func (p *Prepared) valid(t *Table) bool { return p.seed == t.seeds[0] }
+
+// LookupPrepared is Lookup of a prepared key.
+func (w *Worker) LookupPrepared(p *Prepared, e *Entry) bool {
+	if p.valid(w.t) && w.t.find(&p.x, p.h, e, true) {
 		w.stats.LookupHit++
 		return true
 	}
@@ -108,10 +171,8 @@ func (w *Worker) Lookup(k *Key, e *Entry) bool {
 // reads nothing and changes nothing; a key that cannot be stored is
 // ignored.
 func (w *Worker) Prefetch(k *Key) {
-	var x enc
-	if encode(k, &x) {
-		t := w.t
-		prefetch(uintptr(unsafe.Pointer(&t.index[t.home(t.seeds.hash(&x))])))
+	if h, ok := w.t.keyHash(k); ok {
+		prefetch(uintptr(unsafe.Pointer(&w.t.index[w.t.home(h)])))
 	}
 }
 
@@ -122,16 +183,16 @@ func (w *Worker) Prefetch(k *Key) {
 // data plane does not: in its batches the second pass cost more than it
 // saved, docs/performance.md.)
 func (w *Worker) PrefetchEntry(k *Key) {
-	var x enc
-	if !encode(k, &x) {
+	var p Prepared
+	t := w.t
+	if !t.prepare(k, &p) {
 		return
 	}
-	t := w.t
-	h := t.seeds.hash(&x)
+	h := p.h
 	bk := &t.index[t.home(h)]
 	tag := t.tag(h)
-	for s := 0; s < slotsUsed; s++ {
-		if v := atomic.LoadUint32(&bk[s]); v != 0 && v&t.tagMask == tag {
+	for c := t.tagCandidates(bk, tag); c != 0; c &= c - 1 {
+		if v := atomic.LoadUint32(&bk[bits.TrailingZeros32(c)&(bucketSlots-1)]); v != 0 && v&t.tagMask == tag {
 			// A 48-byte entry may straddle two cache lines.
 			en := &t.entries[t.slotIndex(v)]
 			prefetch(uintptr(unsafe.Pointer(&en[0])))
@@ -175,7 +236,7 @@ func (r Result) String() string {
 // with one CAS each, and backs out if a racing Insert published either key
 // first (Exists, Conflict).
 func (w *Worker) Insert(fwd, rev *Key, class Class, state TCPState, v Value, now int64) (Handle, Result) {
-	return w.insert(fwd, rev, class, state, v, now, true, true)
+	return w.insertKeys(fwd, rev, class, state, v, now, CheckFwd|CheckRev)
 }
 
 // InsertAfterMiss is Insert for a caller whose lookup of fwd has just
@@ -184,7 +245,7 @@ func (w *Worker) Insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 // meanwhile is still found, by the check after publication, which then
 // takes the entry back: the result is the same as Insert's.
 func (w *Worker) InsertAfterMiss(fwd, rev *Key, class Class, state TCPState, v Value, now int64) (Handle, Result) {
-	return w.insert(fwd, rev, class, state, v, now, false, true)
+	return w.insertKeys(fwd, rev, class, state, v, now, CheckRev)
 }
 
 // InsertNew is InsertAfterMiss for a caller who also expects rev to be
@@ -193,30 +254,53 @@ func (w *Worker) InsertAfterMiss(fwd, rev *Key, class Class, state TCPState, v V
 // give the same results, an Exists or Conflict outcome at the cost of an
 // entry written and taken back.
 func (w *Worker) InsertNew(fwd, rev *Key, class Class, state TCPState, v Value, now int64) (Handle, Result) {
-	return w.insert(fwd, rev, class, state, v, now, false, false)
+	return w.insertKeys(fwd, rev, class, state, v, now, 0)
 }
 
-func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now int64, checkFwd, checkRev bool) (Handle, Result) {
+// Check says which keys InsertPrepared looks up before it publishes the
+// session (the checks after publication are always made): Insert checks
+// both, InsertAfterMiss CheckRev, InsertNew none.
+type Check uint8
+
+const (
+	CheckFwd Check = 1 << iota // look the forward key up first
+	CheckRev                   // look the reverse key up first
+)
+
+// InsertPrepared is Insert (check CheckFwd|CheckRev), InsertAfterMiss
+// (CheckRev) or InsertNew (0) of prepared keys.
+func (w *Worker) InsertPrepared(fwd, rev *Prepared, class Class, state TCPState, v Value, now int64, check Check) (Handle, Result) {
+	return w.insert(fwd, rev, class, state, v, now, check)
+}
+
+func (w *Worker) insertKeys(fwd, rev *Key, class Class, state TCPState, v Value, now int64, check Check) (Handle, Result) {
+	var pf, pr Prepared
+	w.t.prepare(fwd, &pf)
+	w.t.prepare(rev, &pr)
+	return w.insert(&pf, &pr, class, state, v, now, check)
+}
+
+func (w *Worker) insert(pf, pr *Prepared, class Class, state TCPState, v Value, now int64, check Check) (Handle, Result) {
 	t := w.t
-	var f, r enc
-	if !encode(fwd, &f) || !encode(rev, &r) || r.fam != FamilyIPv4 ||
+	f, r := &pf.x, &pr.x
+	if !pf.valid(t) || !pr.valid(t) || r.fam != FamilyIPv4 ||
 		int(class) >= t.nclasses || state >= NumTCPStates ||
 		(f.meta == r.meta && f.a == r.a && f.b == r.b && f.c == r.c) {
 		w.stats.InsertInvalid++
 		return Handle{}, Invalid
 	}
-	mode, ok := revMode(&f, &r)
+	mode, ok := revMode(f, r)
 	if !ok || f.fam != FamilyIPv4 && v != (Value{}) {
 		w.stats.InsertInvalid++
 		return Handle{}, Invalid
 	}
-	hf, hr := t.seeds.hash(&f), t.seeds.hash(&r)
+	hf, hr := pf.h, pr.h
 	var e Entry
-	if checkFwd && t.find(&f, hf, &e) && !w.expire(&e, now) {
+	if check&CheckFwd != 0 && t.find(f, hf, &e, false) && !w.expire(&e, now) {
 		w.stats.InsertExists++
 		return e.Handle, Exists
 	}
-	if checkRev && t.find(&r, hr, &e) && !w.expire(&e, now) {
+	if check&CheckRev != 0 && t.find(r, hr, &e, false) && !w.expire(&e, now) {
 		w.stats.InsertConflict++
 		return e.Handle, Conflict
 	}
@@ -252,24 +336,22 @@ func (w *Worker) insert(fwd, rev *Key, class Class, state TCPState, v Value, now
 
 	// Publish the reverse key first: for NAT64 it is the one likely to be
 	// taken (the pool port), and nobody can have found the entry yet.
-	vr := t.slotValue(idx, t.tag(hr))
-	if !w.placeOrEvict(hr, vr, now) {
+	switch w.publish(r, hr, idx, &e, now) {
+	case publishFull:
 		w.retract(idx, seq, hf, hr, false, false)
 		w.stats.InsertFailedFull++
 		return Handle{}, Full
-	}
-	if w.duplicate(&r, hr, idx, &e, now) {
+	case publishDuplicate:
 		w.retract(idx, seq, hf, hr, false, true)
 		w.stats.InsertConflict++
 		return e.Handle, Conflict
 	}
-	vf := t.slotValue(idx, t.tag(hf))
-	if !w.placeOrEvict(hf, vf, now) {
+	switch w.publish(f, hf, idx, &e, now) {
+	case publishFull:
 		w.retract(idx, seq, hf, hr, false, true)
 		w.stats.InsertFailedFull++
 		return Handle{}, Full
-	}
-	if w.duplicate(&f, hf, idx, &e, now) {
+	case publishDuplicate:
 		w.retract(idx, seq, hf, hr, true, true)
 		w.stats.InsertExists++
 		return e.Handle, Exists
@@ -665,8 +747,13 @@ func (t *Table) popChain() uint32 {
 	}
 }
 
-// duplicate looks for another live entry holding key k, which an Insert
-// racing with ours (entry idx) published. All index operations are
+// publish places the slot of entry idx for key k (hash h) in the index
+// (evicting under PolicyOldest when its window is full: publishFull if
+// that fails too), then looks for another live entry holding k, which an
+// Insert racing with ours published (publishDuplicate; out names it).
+// One function for both, sharing the hash's home and tag: place and
+// duplicate as two calls (and placeOrEvict around place) cost a fifth
+// more. All index operations are
 // sequentially consistent atomics, so of two racing inserters at least the
 // later one to publish sees the other. The rules, checked in this order:
 // another entry that has finished its Insert (not pending) wins; between
@@ -677,25 +764,39 @@ func (t *Table) popChain() uint32 {
 // cannot form a cycle; they happen only when two inserts of one key meet.
 // A finished entry whose lifetime ran out at now holds nothing: it is
 // removed (counted Expired), as the sweep would have, and is no duplicate.
-func (w *Worker) duplicate(k *enc, h uint64, idx uint32, out *Entry, now int64) bool {
+func (w *Worker) publish(k *enc, h uint64, idx uint32, out *Entry, now int64) uint8 {
 	t := w.t
-	b := t.home(h)
-	tag := t.tag(h)
+	home, tag := t.home(h), t.tag(h)
+	mine := t.slotValue(idx, tag)
+	// The first free slot of the home bucket; beyond it, place (which
+	// reads the home bucket again) or eviction.
+	bk := &t.index[home]
+	placed := false
+	for s := 0; s < slotsUsed; s++ {
+		if atomic.LoadUint32(&bk[s]) == 0 && atomic.CompareAndSwapUint32(&bk[s], 0, mine) {
+			placed = true
+			break
+		}
+	}
+	if !placed && !w.placeOrEvict(h, mine, now) {
+		return publishFull
+	}
+	b := home
 	for p := 0; p < maxProbe; p++ {
 		bk := &t.index[b]
-		for s := 0; s < slotsUsed; s++ {
-			v := atomic.LoadUint32(&bk[s])
-			if v == 0 || v&t.tagMask != tag {
-				continue
+		for c := t.tagCandidates(bk, tag); c != 0; c &= c - 1 {
+			v := atomic.LoadUint32(&bk[bits.TrailingZeros32(c)&(bucketSlots-1)])
+			if v == mine || v == 0 || v&t.tagMask != tag {
+				continue // ours (the only slot of entry idx with this tag), or changed
 			}
 			o := t.slotIndex(v)
-			if o == idx || !t.match(o, k, out) {
+			if !t.match(o, k, out, false) {
 				continue
 			}
 			for {
 				w0 := atomic.LoadUint64(&t.entries[o][0])
 				if w0Seq(w0) != out.Handle.seq || !w0Live(w0) {
-					if t.match(o, k, out) {
+					if t.match(o, k, out, false) {
 						continue // a new version (SetValue) of the same session
 					}
 					break // it backed out or was deleted: not a duplicate
@@ -704,17 +805,24 @@ func (w *Worker) duplicate(k *enc, h uint64, idx uint32, out *Entry, now int64) 
 					break // its lifetime ran out: removed, no duplicate
 				}
 				if !w0Pending(w0) || o < idx {
-					return true
+					return publishDuplicate
 				}
 				runtime.Gosched()
 			}
 		}
 		if atomic.LoadUint32(&bk[ovfSlot]) == 0 {
-			return false
+			return publishPlaced
 		}
 		if b++; b == t.nb {
 			b = 0
 		}
 	}
-	return false
+	return publishPlaced
 }
+
+// publish's results.
+const (
+	publishPlaced    = iota // placed, no other entry holds the key
+	publishFull             // no room
+	publishDuplicate        // placed, but another entry holds the key
+)
