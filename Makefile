@@ -33,7 +33,7 @@ fmtcheck:
 
 lint: vet fmtcheck
 	@if command -v staticcheck >/dev/null; then staticcheck $(PKGS); \
-	else echo "staticcheck not installed: skipped (go install honnef.co/go/tools/cmd/staticcheck@2025.1.1)"; fi
+	else echo "staticcheck not installed: skipped (go install honnef.co/go/tools/cmd/staticcheck@v0.8.2)"; fi
 
 # Benchmarks of every package (in-process, printed as one table), then the
 # on-veth runs (testbed/bench.sh: XDP ceiling, xdpgw vs the kernel, kernel +
