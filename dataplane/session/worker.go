@@ -91,9 +91,12 @@ func (w *Worker) Table() *Table { return w.t }
 // fills e with a consistent snapshot of it. No lock, no allocation; the
 // cost is two cache misses (the bucket, then the entry) when the table
 // is larger than the caches.
-func (w *Worker) Lookup(k *Key, e *Entry) bool {
+func (w *Worker) Lookup(k *Key, e *Entry) bool { return w.lookup(k, e, true) }
+
+// lookup is Lookup, with e.Other filled only if other.
+func (w *Worker) lookup(k *Key, e *Entry, other bool) bool {
 	var x enc // not a Prepared: see encodeHash
-	if h, ok := w.t.encodeHash(k, &x); ok && w.t.find(&x, h, e, true) {
+	if h, ok := w.t.encodeHash(k, &x); ok && w.t.find(&x, h, e, other) {
 		w.stats.LookupHit++
 		return true
 	}
@@ -116,15 +119,7 @@ func (w *Worker) LookupPrepare(k *Key, p *Prepared, e *Entry) bool {
 // LookupWithoutOther is Lookup without e.Other, which it leaves as it
 // was: for callers that use only the value, handle, direction and state
 // of a hit (the gateway's flows), it saves decoding the other key.
-func (w *Worker) LookupWithoutOther(k *Key, e *Entry) bool {
-	var x enc // not a Prepared: see encodeHash
-	if h, ok := w.t.encodeHash(k, &x); ok && w.t.find(&x, h, e, false) {
-		w.stats.LookupHit++
-		return true
-	}
-	w.stats.LookupMiss++
-	return false
-}
+func (w *Worker) LookupWithoutOther(k *Key, e *Entry) bool { return w.lookup(k, e, false) }
 
 // Prepared is a key encoded in the table's stored form, with its hash:
 // what every operation on a Key computes first (about 50 instructions, a
