@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"sync/atomic"
-	"xdpgw/dataplane/flatmap"
 
+	"xdpgw/dataplane/fib"
+	"xdpgw/dataplane/flatmap"
 	"xdpgw/dataplane/nat64"
 	"xdpgw/dataplane/packet"
 	"xdpgw/dataplane/session"
@@ -92,9 +94,15 @@ func (n *NAT64) staticHolds(proto uint8, t [4]byte, port uint16) bool {
 	return false
 }
 
-func (n *NAT64) inPool(a [4]byte) bool {
+func (n *NAT64) inPool(a [4]byte) bool { return n.inPool4(word4(&a)) }
+
+// inPool4 is inPool for an addr4 word (per packet in both directions: no
+// array through the stack).
+func (n *NAT64) inPool4(a uint32) bool {
+	v := bits.ReverseBytes32(a) // the address as a number
 	for i := range n.Pools {
-		if n.Pools[i].contains(a) {
+		p := &n.Pools[i]
+		if v-binary.BigEndian.Uint32(p.Base[:]) < p.Count {
 			return true
 		}
 	}
@@ -222,7 +230,8 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		return
 	}
 	// Our own pool is reachable through any prefix (hairpinning).
-	if n.RejectNonGlobalWithWK && n.Prefix.IsWellKnown() && !nat64.IsGlobalV4(eip) && !n.inPool(eip) {
+	eipW := word4(&eip)
+	if n.RejectNonGlobalWithWK && n.Prefix.IsWellKnown() && !nat64.IsGlobalV4(eip) && !n.inPool4(eipW) {
 		w.drop(f, DropNAT64NonGlobal)
 		return
 	}
@@ -257,17 +266,21 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	}
 	// Route the IPv4 destination first: its port's MTU bounds the
 	// translation. A hairpinned packet (to our own pool) is not routed.
-	hairpin := n.Hairpin && n.inPool(eip)
-	var outPort uint16
-	var mac [6]byte
+	hairpin := n.Hairpin && n.inPool4(eipW)
+	var route *routeMemo // the route and next hop's MAC (resolve4), unless hairpinned
 	mtu4 := 1500
 	if !hairpin {
-		var why DropReason
-		if outPort, mac, why = w.resolve4(in.VRF, eip); why != DropNone {
-			w.drop(f, why)
-			return
+		// The worker's route memo (routememo.go) holds the route and
+		// MAC while their tables are current.
+		route = w.routeMemoHit(in.VRF, eipW)
+		if route == nil || route.nt != w.neigh || !plainRoute(route.nh, len(w.env.Ports)) {
+			var why DropReason
+			if route, why = w.resolve4Memo(in.VRF, eipW); why != DropNone {
+				w.drop(f, why)
+				return
+			}
 		}
-		mtu4 = int(w.env.Ports[outPort].MTU)
+		mtu4 = int(w.env.Ports[route.nh.Port].MTU)
 	}
 
 	// The session: the packet's own tuple on the IPv6 side.
@@ -365,7 +378,38 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		w.nat64In(f, in, n, f.Data()) // the translated frame
 		return
 	}
-	w.sendTranslated(f, outPort, mac)
+	// route still holds the MAC: nothing since resolve4Memo used the
+	// route memo.
+	w.sendTranslated(f, route.nh.Port, &route.mac)
+}
+
+// plainRoute reports whether nh is a route resolve4 accepts: not local,
+// blackhole or encapsulating, and to a known port.
+func plainRoute(nh *fib.NextHop, ports int) bool {
+	return !nh.Local && !nh.Blackhole && !nh.HasEncap && int(nh.Port) < ports
+}
+
+// resolve4Memo is resolve4(vrf, dst) (dst an addr4 word) through the route
+// memo, when the memo does not hold both the route and its MAC: the route
+// is m.nh, the MAC m.mac.
+//
+//go:noinline
+func (w *Worker) resolve4Memo(vrf uint16, dst uint32) (m *routeMemo, why DropReason) {
+	if m = w.routeMemoHit(vrf, dst); m == nil {
+		var ok bool
+		if m, ok = w.lookup4Miss(vrf, dst); !ok {
+			return nil, DropNoRoute
+		}
+	}
+	if !plainRoute(m.nh, len(w.env.Ports)) {
+		return nil, DropNoRoute
+	}
+	if m.nt != w.neigh {
+		if _, ok := m.neighbor4(w); !ok {
+			return nil, DropNoNeighbor
+		}
+	}
+	return m, DropNone
 }
 
 // nat64Map finds or makes the BIB entry of (X',x) and creates the session
@@ -629,11 +673,15 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		w.drop(f, DropNAT64NoSession)
 		return
 	}
-	port, mac, why := w.resolve6(in.VRF, x6)
-	if why != DropNone {
-		w.drop(f, why)
-		return
+	route := w.route6Hit(in.VRF, &x6)
+	if route == nil {
+		var why DropReason
+		if route, why = w.resolve6Memo(in.VRF, &x6); why != DropNone {
+			w.drop(f, why)
+			return
+		}
 	}
+	port := route.nh.Port
 	out := &w.env.Ports[port]
 	a := &w.addrs
 	*a = nat64.Addrs{}
@@ -647,8 +695,13 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	w.n64cfg = nat64.Config{}
 	w.n64cfg.MTU6 = int(out.MTU)
 	w.n64cfg.ZeroTrafficClass = n.ZeroTrafficClass
-	w.n64cfg.IPv4HeaderChecked = true // forward4 verified it; decTTL4 keeps it valid
-	decTTL4(ip)
+	// The TTL is decremented without the header checksum: V4ToV6
+	// replaces the whole IPv4 header, and never reads the checksum once
+	// told the header was checked (forward4 verified it; a hairpinned
+	// packet was just built). A refused packet gets its TTL back, which
+	// makes the checksum right again.
+	w.n64cfg.IPv4HeaderChecked = true
+	ip.SetTTL(ip.TTL() - 1)
 	firstFrag, fragID, proto := p.Frag, p.FragID, p.Proto
 	var nf nat64.Frame
 	nf.Buf = f.Buf
@@ -669,7 +722,6 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	}
 	if !r.Translated() {
 		ip.SetTTL(ip.TTL() + 1)
-		ip.SetChecksum(ip.CalculateChecksum())
 		if r == nat64.ResultFragNeeded {
 			mtu := uint16(max(int(out.MTU), 1280) - 20)
 			w.icmp4Error(f, in, packet.ICMPv4DestUnreachable, packet.ICMPv4FragNeeded, mtu, DropMTUExceeded, EventICMPFragNeeded)
@@ -688,7 +740,9 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		w.nat64RecordFragment(zoneFrag4, proto, x6, eip, t, fragID)
 	}
 	w.stats.Events[EventNAT64In]++
-	w.sendTranslated(f, port, mac)
+	// route still holds the MAC: nothing since resolve6Memo used the
+	// memo.
+	w.sendTranslated(f, port, &route.mac)
 	// RFC 7915 4.1: a DF-clear datagram too big for the IPv6 link was cut
 	// into fragments; the first is f, the others are in spare buffers.
 	for i := 0; i < nfr; i++ {
@@ -696,7 +750,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		sf.Off, sf.Len = ns[i].Off, ns[i].Len
 		sf.InPort, sf.Time = f.InPort, f.Time
 		e := packet.Ethernet(sf.Data())
-		e.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
+		e.SetAddrs((*packet.MAC)(&route.mac), (*packet.MAC)(&out.MAC))
 		w.tx(sf, port)
 	}
 	if nfr > 0 {
@@ -1005,14 +1059,14 @@ func (w *Worker) sendV6ToV4(f *Frame, in *PortInfo, n *NAT64, a *nat64.Addrs, po
 	}
 	f.Off, f.Len = nf.Off, nf.Len
 	w.stats.Events[EventNAT64Out]++
-	w.sendTranslated(f, port, mac)
+	w.sendTranslated(f, port, &mac)
 }
 
 // sendTranslated sends a translated frame (its Ethernet header already in
 // place, EtherType set by the translator) on port to the next hop mac.
-func (w *Worker) sendTranslated(f *Frame, port uint16, mac [6]byte) {
+func (w *Worker) sendTranslated(f *Frame, port uint16, mac *[6]byte) {
 	eth := packet.Ethernet(f.Data())
-	eth.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&w.env.Ports[port].MAC))
+	eth.SetAddrs((*packet.MAC)(mac), (*packet.MAC)(&w.env.Ports[port].MAC))
 	pad(f)
 	w.tx(f, port)
 }
@@ -1078,5 +1132,5 @@ func (w *Worker) sendV4ToV6(f *Frame, n *NAT64, a *nat64.Addrs, port uint16, mac
 	}
 	f.Off, f.Len = nf.Off, nf.Len
 	w.stats.Events[EventNAT64In]++
-	w.sendTranslated(f, port, mac)
+	w.sendTranslated(f, port, &mac)
 }
