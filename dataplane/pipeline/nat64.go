@@ -231,7 +231,8 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	}
 	// Our own pool is reachable through any prefix (hairpinning).
 	eipW := word4(&eip)
-	if n.RejectNonGlobalWithWK && n.Prefix.IsWellKnown() && !nat64.IsGlobalV4(eip) && !n.inPool4(eipW) {
+	own := n.inPool4(eipW) // once: also the hairpin test below
+	if n.RejectNonGlobalWithWK && n.Prefix.IsWellKnown() && !own && !nat64.IsGlobalV4(eip) {
 		w.drop(f, DropNAT64NonGlobal)
 		return
 	}
@@ -266,7 +267,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	}
 	// Route the IPv4 destination first: its port's MTU bounds the
 	// translation. A hairpinned packet (to our own pool) is not routed.
-	hairpin := n.Hairpin && n.inPool4(eipW)
+	hairpin := n.Hairpin && own
 	var route *routeMemo // the route and next hop's MAC (resolve4), unless hairpinned
 	mtu4 := 1500
 	if !hairpin {
@@ -326,8 +327,10 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		}
 	}
 
+	// Only the fields V6ToV4 reads for a packet that is not an ICMPv6
+	// error (those went to nat64OutError) are set: the rest stay as the
+	// last packet left them, unread.
 	a := &w.addrs
-	*a = nat64.Addrs{}
 	a.Src4 = t
 	a.Dst4 = eip
 	a.SrcPort = tport
@@ -337,11 +340,12 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	}
 	w.ipID++
 	a.ID = w.ipID
-	w.n64cfg = nat64.Config{}
-	w.n64cfg.MTU4 = mtu4
-	w.n64cfg.ZeroTrafficClass = n.ZeroTrafficClass
+	c := &w.n64cfg // every field set
+	c.MTU4 = mtu4
+	c.MTU6 = 0
+	c.ZeroTrafficClass = n.ZeroTrafficClass
+	c.IPv4HeaderChecked = false
 	ip.SetHopLimit(ip.HopLimit() - 1)
-	firstFrag, x6, fragID, proto := p.Frag, p.Src, p.FragID, p.Proto
 	var nf nat64.Frame
 	nf.Buf = f.Buf
 	nf.Off = f.Off
@@ -363,8 +367,8 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	}
 	f.Off, f.Len = nf.Off, nf.Len
 	w.stats.Events[EventNAT64Out]++
-	if firstFrag {
-		w.nat64RecordFragment(zoneFrag6, proto, x6, eip, t, fragID)
+	if p.Frag { // p is as decoded: the translator does not write it
+		w.nat64RecordFragment(zoneFrag6, p.Proto, p.Src, eip, t, p.FragID)
 	}
 	if hairpin {
 		// RFC 6146 3.8: a packet to one of our own pool addresses goes
@@ -683,8 +687,9 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	}
 	port := route.nh.Port
 	out := &w.env.Ports[port]
+	// Only the fields V4ToV6 reads for a packet that is not an ICMP
+	// error (those went to nat64InError) are set (see nat64Out).
 	a := &w.addrs
-	*a = nat64.Addrs{}
 	a.Src6 = n.Prefix.Embed(eip)
 	a.Dst6 = x6
 	a.SrcPort = p.SrcPort
@@ -692,17 +697,17 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	if p.Proto == packet.ProtoICMP {
 		a.SrcPort = xport
 	}
-	w.n64cfg = nat64.Config{}
-	w.n64cfg.MTU6 = int(out.MTU)
-	w.n64cfg.ZeroTrafficClass = n.ZeroTrafficClass
+	c := &w.n64cfg // every field set
+	c.MTU4 = 0
+	c.MTU6 = int(out.MTU)
+	c.ZeroTrafficClass = n.ZeroTrafficClass
 	// The TTL is decremented without the header checksum: V4ToV6
 	// replaces the whole IPv4 header, and never reads the checksum once
 	// told the header was checked (forward4 verified it; a hairpinned
 	// packet was just built). A refused packet gets its TTL back, which
 	// makes the checksum right again.
-	w.n64cfg.IPv4HeaderChecked = true
+	c.IPv4HeaderChecked = true
 	ip.SetTTL(ip.TTL() - 1)
-	firstFrag, fragID, proto := p.Frag, p.FragID, p.Proto
 	var nf nat64.Frame
 	nf.Buf = f.Buf
 	nf.Off = f.Off
@@ -736,8 +741,8 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		return
 	}
 	f.Off, f.Len = nf.Off, nf.Len
-	if firstFrag {
-		w.nat64RecordFragment(zoneFrag4, proto, x6, eip, t, fragID)
+	if p.Frag { // p is as decoded: the translator does not write it
+		w.nat64RecordFragment(zoneFrag4, p.Proto, x6, eip, t, p.FragID)
 	}
 	w.stats.Events[EventNAT64In]++
 	// route still holds the MAC: nothing since resolve6Memo used the
