@@ -303,11 +303,11 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
 		copy(t[:], e.Other.Dst[:4])
 		tport = e.Other.DstPort
-		w.refreshBIB(e, p.Proto, &p.Src, p.SrcPort)
 		if p.Proto == packet.ProtoTCP {
+			w.refreshBIB(e, p.Proto, &p.Src, p.SrcPort)
 			w.tcpUpdate(e, p.TCPFlags, &p.Src, p.SrcPort)
-		} else {
-			w.sw.Touch(e.Handle, w.now)
+		} else if e.LastSeen != session.Ticks(w.now) {
+			w.touchNAT64(e, p.Proto, &p.Src, p.SrcPort)
 		}
 		w.stats.Events[EventNAT64Hit]++
 	} else {
@@ -666,11 +666,11 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	e := &w.ent
 	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
 		x6, xport = e.Other.Src, e.Other.SrcPort
-		w.refreshBIB(e, p.Proto, &x6, xport)
 		if p.Proto == packet.ProtoTCP {
+			w.refreshBIB(e, p.Proto, &x6, xport)
 			w.tcpUpdate(e, p.TCPFlags, &x6, xport)
-		} else {
-			w.sw.Touch(e.Handle, w.now)
+		} else if e.LastSeen != session.Ticks(w.now) {
+			w.touchNAT64(e, p.Proto, &x6, xport)
 		}
 		w.stats.Events[EventNAT64Hit]++
 	} else if !w.nat64Inbound(n, p, eip, t, &x6, &xport) {
@@ -1097,6 +1097,18 @@ func (w *Worker) refreshBIB(e *session.Entry, proto uint8, x6 *[16]byte, xport u
 	if w.sw.Lookup(bk, &w.bent) {
 		w.sw.Touch(w.bent.Handle, w.now)
 	}
+}
+
+// touchNAT64 records that the UDP or ICMP session e (as looked up) was
+// seen now, and refreshes its binding: for a packet whose session was
+// last seen in an earlier tick. Within the same tick both would do
+// nothing (Touch writes once per tick, refreshBIB looks up once per
+// tick), so the hit path tests the tick inline and calls this rarely.
+//
+//go:noinline
+func (w *Worker) touchNAT64(e *session.Entry, proto uint8, x6 *[16]byte, xport uint16) {
+	w.refreshBIB(e, proto, x6, xport)
+	w.sw.Touch(e.Handle, w.now)
 }
 
 // tcpUpdate runs the TCP state machine of session e for a packet with
