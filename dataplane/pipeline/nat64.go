@@ -713,17 +713,8 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	nf.Off = f.Off
 	nf.Len = f.Len
 	nfr, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil)
-	free := w.spare[w.spareUsed:]
-	ns := w.n64spare[:len(free)]
-	if r == nat64.ResultNeedSpare && len(free) > 0 {
-		// Only a DF-clear datagram too big for the IPv6 link needs the
-		// spare buffers (the refused frame is unchanged: translate again).
-		for i := range free {
-			ns[i] = nat64.Frame{}
-			ns[i].Buf = free[i].Buf
-			ns[i].Off = free[i].Off
-		}
-		nfr, r = nat64.V4ToV6(&nf, p, a, &w.n64cfg, ns)
+	if r == nat64.ResultNeedSpare && w.spareUsed < len(w.spare) {
+		nfr, r = w.v4ToV6Spare(&nf)
 	}
 	if !r.Translated() {
 		ip.SetTTL(ip.TTL() + 1)
@@ -748,20 +739,46 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	// route still holds the MAC: nothing since resolve6Memo used the
 	// memo.
 	w.sendTranslated(f, port, &route.mac)
-	// RFC 7915 4.1: a DF-clear datagram too big for the IPv6 link was cut
-	// into fragments; the first is f, the others are in spare buffers.
-	for i := 0; i < nfr; i++ {
+	if nfr > 0 {
+		w.sendFragments(f, nfr, port, &route.mac)
+	}
+}
+
+// v4ToV6Spare translates again, with the spare buffers, the packet in nf
+// that V4ToV6 refused for want of them: only a DF-clear datagram too big
+// for the IPv6 link needs them (the refused frame is unchanged).
+//
+//go:noinline
+func (w *Worker) v4ToV6Spare(nf *nat64.Frame) (int, nat64.Result) {
+	free := w.spare[w.spareUsed:]
+	ns := w.n64spare[:len(free)]
+	for i := range free {
+		ns[i] = nat64.Frame{}
+		ns[i].Buf = free[i].Buf
+		ns[i].Off = free[i].Off
+	}
+	return nat64.V4ToV6(nf, &w.p, &w.addrs, &w.n64cfg, ns)
+}
+
+// sendFragments sends the other n fragments of the datagram of f, which
+// v4ToV6Spare cut for the IPv6 link (RFC 7915 4.1): the first is f, the
+// others are in the spare buffers.
+//
+//go:noinline
+func (w *Worker) sendFragments(f *Frame, n int, port uint16, mac *[6]byte) {
+	free := w.spare[w.spareUsed:]
+	ns := w.n64spare[:len(free)]
+	out := &w.env.Ports[port]
+	for i := 0; i < n; i++ {
 		sf := &free[i]
 		sf.Off, sf.Len = ns[i].Off, ns[i].Len
 		sf.InPort, sf.Time = f.InPort, f.Time
 		e := packet.Ethernet(sf.Data())
-		e.SetAddrs((*packet.MAC)(&route.mac), (*packet.MAC)(&out.MAC))
+		e.SetAddrs((*packet.MAC)(mac), (*packet.MAC)(&out.MAC))
 		w.tx(sf, port)
 	}
-	if nfr > 0 {
-		w.spareUsed += nfr
-		w.stats.Events[EventNAT64Fragmented]++
-	}
+	w.spareUsed += n
+	w.stats.Events[EventNAT64Fragmented]++
 }
 
 // nat64Inbound decides a packet from the IPv4 side with no session: with
@@ -1070,9 +1087,13 @@ func (w *Worker) sendV6ToV4(f *Frame, in *PortInfo, n *NAT64, a *nat64.Addrs, po
 // sendTranslated sends a translated frame (its Ethernet header already in
 // place, EtherType set by the translator) on port to the next hop mac.
 func (w *Worker) sendTranslated(f *Frame, port uint16, mac *[6]byte) {
-	eth := packet.Ethernet(f.Data())
-	eth.SetAddrs((*packet.MAC)(mac), (*packet.MAC)(&w.env.Ports[port].MAC))
-	pad(f)
+	// The header through an array view of a bounded slice: one bounds
+	// check (as output does).
+	eth := (*[packet.EthernetSize]byte)(f.Buf[f.Off : f.Off+packet.EthernetSize])
+	packet.Ethernet(eth[:]).SetAddrs((*packet.MAC)(mac), (*packet.MAC)(&w.env.Ports[port].MAC))
+	if f.Len < minFrame {
+		pad(f)
+	}
 	w.tx(f, port)
 }
 
