@@ -37,15 +37,16 @@ func v6ToV4Fast(f *Frame, p *packet.Parsed, a *Addrs, c *Config, l3 int, ip pack
 		return false // ResultPacketTooBig, or malformed: the general path says which
 	}
 	src4, dst4 := binary.BigEndian.Uint32(a.Src4[:]), binary.BigEndian.Uint32(a.Dst4[:])
-	sum4 := fold(uint64(src4>>16) + uint64(src4&0xffff) + uint64(dst4>>16) + uint64(dst4&0xffff))
+	// l4Fix's arithmetic on a whole header, inline, each side's sum
+	// folded once: folding a sum of folded sums gives what folding the
+	// whole does.
 	be := binary.BigEndian
-	sum6 := fold(uint64(be.Uint32(h6[8:12])) + uint64(be.Uint32(h6[12:16])) + uint64(be.Uint32(h6[16:20])) + uint64(be.Uint32(h6[20:24])) +
-		uint64(be.Uint32(h6[24:28])) + uint64(be.Uint32(h6[28:32])) + uint64(be.Uint32(h6[32:36])) + uint64(be.Uint32(h6[36:40])))
-	// l4Fix's arithmetic on a whole header, inline.
 	seg := ip[packet.IPv6Size : packet.IPv6Size+pl]
 	ph := (*[8]byte)(seg)
-	oldSum := add(sum6, add(be.Uint16(ph[0:2]), be.Uint16(ph[2:4])))
-	newSum := add(sum4, add(a.SrcPort, a.DstPort))
+	oldSum := fold(uint64(be.Uint32(h6[8:12])) + uint64(be.Uint32(h6[12:16])) + uint64(be.Uint32(h6[16:20])) + uint64(be.Uint32(h6[20:24])) +
+		uint64(be.Uint32(h6[24:28])) + uint64(be.Uint32(h6[28:32])) + uint64(be.Uint32(h6[32:36])) + uint64(be.Uint32(h6[36:40])) +
+		uint64(be.Uint32(ph[0:4])))
+	newSum := fold(uint64(src4) + uint64(dst4) + uint64(a.SrcPort) + uint64(a.DstPort))
 	be.PutUint16(ph[0:2], a.SrcPort)
 	be.PutUint16(ph[2:4], a.DstPort)
 	l4Checksum(proto, seg, oldSum, newSum)
@@ -106,16 +107,15 @@ func v4ToV6Fast(f *Frame, p *packet.Parsed, a *Addrs, c *Config, l3 int, ip pack
 	if packet.IPv6Size+len(seg) > c.mtu6() || newOff < 0 {
 		return false // ResultFragNeeded, fragmentation or ResultNoHeadroom
 	}
-	src4, dst4 := binary.BigEndian.Uint32(h4[12:16]), binary.BigEndian.Uint32(h4[16:20])
-	sum4 := fold(uint64(src4>>16) + uint64(src4&0xffff) + uint64(dst4>>16) + uint64(dst4&0xffff))
+	// l4Fix's arithmetic on a whole header, inline, each side's sum
+	// folded once (see v6ToV4Fast).
 	be := binary.BigEndian
 	x, y := &a.Src6, &a.Dst6
-	sum6 := fold(uint64(be.Uint32(x[0:4])) + uint64(be.Uint32(x[4:8])) + uint64(be.Uint32(x[8:12])) + uint64(be.Uint32(x[12:16])) +
-		uint64(be.Uint32(y[0:4])) + uint64(be.Uint32(y[4:8])) + uint64(be.Uint32(y[8:12])) + uint64(be.Uint32(y[12:16])))
-	// l4Fix's arithmetic on a whole header, inline.
 	ph := (*[8]byte)(seg)
-	oldSum := add(sum4, add(be.Uint16(ph[0:2]), be.Uint16(ph[2:4])))
-	newSum := add(sum6, add(a.SrcPort, a.DstPort))
+	oldSum := fold(uint64(be.Uint32(h4[12:16])) + uint64(be.Uint32(h4[16:20])) + uint64(be.Uint32(ph[0:4])))
+	newSum := fold(uint64(be.Uint32(x[0:4])) + uint64(be.Uint32(x[4:8])) + uint64(be.Uint32(x[8:12])) + uint64(be.Uint32(x[12:16])) +
+		uint64(be.Uint32(y[0:4])) + uint64(be.Uint32(y[4:8])) + uint64(be.Uint32(y[8:12])) + uint64(be.Uint32(y[12:16])) +
+		uint64(a.SrcPort) + uint64(a.DstPort))
 	be.PutUint16(ph[0:2], a.SrcPort)
 	be.PutUint16(ph[2:4], a.DstPort)
 	l4Checksum(proto, seg, oldSum, newSum)
