@@ -223,7 +223,6 @@ func isSYN(p *packet.Parsed) bool {
 // prefix into IPv4 (RFC 6146 3.5, RFC 7915 section 5).
 func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	p := &w.p
-	ip := packet.IPv6(data[p.L3Off:])
 	eip, ok := n.Prefix.Extract(&p.Dst)
 	if !ok {
 		w.drop(f, DropNoRoute)
@@ -236,7 +235,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		w.drop(f, DropNAT64NonGlobal)
 		return
 	}
-	if ip.HopLimit() <= 1 {
+	if p.TTL <= 1 { // the Hop Limit, as decoded
 		w.icmp6Error(f, in, packet.ICMPv6TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)
 		return
 	}
@@ -345,13 +344,14 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	c.MTU6 = 0
 	c.ZeroTrafficClass = n.ZeroTrafficClass
 	c.IPv4HeaderChecked = false
-	ip.SetHopLimit(ip.HopLimit() - 1)
+	hop := &data[p.L3Off+7] // the Hop Limit, p.TTL (no header slice: one bounds check)
+	*hop = p.TTL - 1
 	var nf nat64.Frame
 	nf.Buf = f.Buf
 	nf.Off = f.Off
 	nf.Len = f.Len
 	if r := nat64.V6ToV4(&nf, p, a, &w.n64cfg); !r.Translated() {
-		ip.SetHopLimit(ip.HopLimit() + 1)
+		*hop = p.TTL
 		if r == nat64.ResultPacketTooBig {
 			w.icmp6Error(f, in, packet.ICMPv6PacketTooBig, 0, uint32(max(mtu4+20, 1280)), DropMTUExceeded, EventICMPFragNeeded)
 			return
@@ -623,9 +623,8 @@ func (w *Worker) nat64Stale(h session.Handle, rk *session.Key, cls session.Class
 // the IPv4 side; a hairpinned packet was just built by the translator.
 func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	p := &w.p
-	ip := packet.IPv4(data[p.L3Off:])
 	eip, t := p.Src4(), p.Dst4()
-	if ip.TTL() <= 1 {
+	if p.TTL <= 1 {
 		w.icmp4Error(f, in, packet.ICMPv4TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)
 		return
 	}
@@ -707,7 +706,8 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	// packet was just built). A refused packet gets its TTL back, which
 	// makes the checksum right again.
 	c.IPv4HeaderChecked = true
-	ip.SetTTL(ip.TTL() - 1)
+	ttl := &data[p.L3Off+8] // p.TTL (no header slice: one bounds check)
+	*ttl = p.TTL - 1
 	var nf nat64.Frame
 	nf.Buf = f.Buf
 	nf.Off = f.Off
@@ -717,7 +717,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		nfr, r = w.v4ToV6Spare(&nf)
 	}
 	if !r.Translated() {
-		ip.SetTTL(ip.TTL() + 1)
+		*ttl = p.TTL
 		if r == nat64.ResultFragNeeded {
 			mtu := uint16(max(int(out.MTU), 1280) - 20)
 			w.icmp4Error(f, in, packet.ICMPv4DestUnreachable, packet.ICMPv4FragNeeded, mtu, DropMTUExceeded, EventICMPFragNeeded)
