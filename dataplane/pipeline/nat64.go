@@ -676,8 +676,9 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		w.drop(f, DropNAT64NoSession)
 		return
 	}
-	route := w.route6Hit(in.VRF, &x6)
-	if route == nil {
+	hi, lo := binary.LittleEndian.Uint64(x6[0:8]), binary.LittleEndian.Uint64(x6[8:16])
+	route := &w.routes6[route6Slot(hi, lo)%route6MemoSize]
+	if !route.holds(w.env.VRFs, w.neigh, in.VRF, hi, lo) {
 		var why DropReason
 		if route, why = w.resolve6Memo(in.VRF, &x6); why != DropNone {
 			w.drop(f, why)

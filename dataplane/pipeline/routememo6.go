@@ -27,38 +27,37 @@ type route6Memo struct {
 	t, t2 *fib.Table // the VRF's table, and the leak's (t without a leak)
 	nh    *fib.NextHop
 	nt    *neigh.Table // the table mac came from; nil: none
-	dst   [16]byte
+	hi    uint64       // the destination's first 8 bytes, little-endian
+	lo    uint64       // and its last 8
 	mac   [6]byte
 	vrf   uint16 // the VRF t belongs to
 	next  uint16 // the VRF t2 belongs to (vrf without a leak)
 }
 
-// route6Slot is dst's slot: its interface identifier and the /64 above it
-// folded and multiplied (the top bits of the product).
-func route6Slot(dst *[16]byte) uint32 {
-	x := binary.LittleEndian.Uint64(dst[0:8]) ^ binary.LittleEndian.Uint64(dst[8:16])
-	return uint32(x * 0x9e3779b97f4a7c15 >> (64 - 4))
+// route6Slot is the slot of the destination whose halves are hi and lo
+// (as words): the /64 and the interface identifier folded and multiplied
+// (the top bits of the product).
+func route6Slot(hi, lo uint64) uint32 {
+	return uint32((hi ^ lo) * 0x9e3779b97f4a7c15 >> (64 - 4))
 }
 
-// route6Hit is the memo of dst in vrf if it holds both the route
-// (lookup6(vrf, *dst) is m.nh) and the next hop's MAC (m.mac), else nil;
-// then resolve6Memo resolves it. Small enough to be inlined.
-func (w *Worker) route6Hit(vrf uint16, dst *[16]byte) *route6Memo {
-	vrfs := w.env.VRFs
-	m := &w.routes6[route6Slot(dst)%route6MemoSize]
-	if m.dst == *dst && m.nt == w.neigh && m.t == vrfs[vrf].Table() && int(m.next) < len(vrfs) && m.t2 == vrfs[m.next].Table() {
-		return m
-	}
-	return nil
+// holds reports whether m is the memo of the destination whose halves are
+// hi and lo (as words) in vrf, with both the route (lookup6(vrf, dst) is
+// m.nh) and the next hop's MAC (m.mac) from tables that are still
+// current: vrfs's and nt. Else resolve6Memo resolves the destination.
+// Small enough to be inlined into the fast path, with route6Slot.
+func (m *route6Memo) holds(vrfs []*fib.VRF, nt *neigh.Table, vrf uint16, hi, lo uint64) bool {
+	return m.hi == hi && m.lo == lo && m.nt == nt && m.t == vrfs[vrf].Table() && int(m.next) < len(vrfs) && m.t2 == vrfs[m.next].Table()
 }
 
-// resolve6Memo is resolve6(vrf, *dst) for a destination route6Hit does not
+// resolve6Memo is resolve6(vrf, *dst) for a destination the memo does not
 // hold: it resolves the route and MAC and remembers them (only a route
 // that resolve6 accepts, with its MAC, is remembered).
 //
 //go:noinline
 func (w *Worker) resolve6Memo(vrf uint16, dst *[16]byte) (*route6Memo, DropReason) {
-	m := &w.routes6[route6Slot(dst)%route6MemoSize]
+	hi, lo := binary.LittleEndian.Uint64(dst[0:8]), binary.LittleEndian.Uint64(dst[8:16])
+	m := &w.routes6[route6Slot(hi, lo)%route6MemoSize]
 	*m = route6Memo{}
 	vrfs := w.env.VRFs
 	t := vrfs[vrf].Table()
@@ -81,7 +80,7 @@ func (w *Worker) resolve6Memo(vrf uint16, dst *[16]byte) (*route6Memo, DropReaso
 	if !ok {
 		return nil, DropNoNeighbor
 	}
-	*m = route6Memo{t: t, t2: t2, nh: nh, nt: w.neigh, dst: *dst, mac: mac, vrf: vrf, next: next}
+	*m = route6Memo{t: t, t2: t2, nh: nh, nt: w.neigh, hi: hi, lo: lo, mac: mac, vrf: vrf, next: next}
 	return m, DropNone
 }
 
