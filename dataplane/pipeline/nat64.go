@@ -290,17 +290,17 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	k.Zone = zoneNAT64
 	k.Proto = p.Proto
 	k.Src = p.Src
-	copy(k.Dst[:4], eip[:])
+	binary.LittleEndian.PutUint32(k.Dst[:4], eipW)
 	if p.Proto == packet.ProtoICMPv6 {
 		k.SrcPort = p.SrcPort
 	} else {
 		k.SrcPort, k.DstPort = p.SrcPort, p.DstPort
 	}
-	var t [4]byte
+	var tW uint32 // the pool address T, an addr4 word
 	var tport uint16
 	e := &w.ent
 	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
-		copy(t[:], e.Other.Dst[:4])
+		tW = addr4(&e.Other.Dst)
 		tport = e.Other.DstPort
 		if p.Proto == packet.ProtoTCP {
 			w.refreshBIB(e, p.Proto, &p.Src, p.SrcPort)
@@ -320,18 +320,20 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 			w.drop(f, DropNAT64NoSession)
 			return
 		}
+		var t [4]byte
 		if t, tport, ok = w.nat64Map(n, p, eip); !ok {
 			w.drop(f, w.mapFail)
 			return
 		}
+		tW = word4(&t)
 	}
 
 	// Only the fields V6ToV4 reads for a packet that is not an ICMPv6
 	// error (those went to nat64OutError) are set: the rest stay as the
 	// last packet left them, unread.
 	a := &w.addrs
-	a.Src4 = t
-	a.Dst4 = eip
+	binary.LittleEndian.PutUint32(a.Src4[:], tW)
+	binary.LittleEndian.PutUint32(a.Dst4[:], eipW)
 	a.SrcPort = tport
 	a.DstPort = p.DstPort
 	if p.Proto == packet.ProtoICMPv6 {
@@ -368,7 +370,7 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	f.Off, f.Len = nf.Off, nf.Len
 	w.stats.Events[EventNAT64Out]++
 	if p.Frag { // p is as decoded: the translator does not write it
-		w.nat64RecordFragment(zoneFrag6, p.Proto, p.Src, eip, t, p.FragID)
+		w.nat64RecordFragment(zoneFrag6, p.Proto, p.Src, eip, wordAddr4(tW), p.FragID)
 	}
 	if hairpin {
 		// RFC 6146 3.8: a packet to one of our own pool addresses goes
@@ -622,13 +624,14 @@ func (w *Worker) nat64Stale(h session.Handle, rk *session.Key, cls session.Class
 // The header checksum is verified by the caller: forward4 for a packet from
 // the IPv4 side; a hairpinned packet was just built by the translator.
 func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
+	// The addresses stay in p (Src: the EIP, Dst: the pool address T),
+	// read as words: a [4]byte copy goes through the stack.
 	p := &w.p
-	eip, t := p.Src4(), p.Dst4()
 	if p.TTL <= 1 {
 		w.icmp4Error(f, in, packet.ICMPv4TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)
 		return
 	}
-	if isSYN(p) && n.SYN != nil && !n.SYN.Allow(eip, 1, w.now) {
+	if isSYN(p) && n.SYN != nil && !n.SYN.Allow(p.Src4(), 1, w.now) {
 		w.drop(f, DropSYNLimit)
 		return
 	}
@@ -645,8 +648,8 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	k.Family = session.FamilyIPv4
 	k.Zone = zoneNAT64
 	k.Proto = p.Proto
-	copy(k.Src[:4], eip[:])
-	copy(k.Dst[:4], t[:])
+	binary.LittleEndian.PutUint32(k.Src[:4], addr4(&p.Src))
+	binary.LittleEndian.PutUint32(k.Dst[:4], addr4(&p.Dst))
 	switch p.Proto {
 	case packet.ProtoTCP, packet.ProtoUDP:
 		k.SrcPort, k.DstPort = p.SrcPort, p.DstPort
@@ -672,7 +675,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 			w.touchNAT64(e, p.Proto, &x6, xport)
 		}
 		w.stats.Events[EventNAT64Hit]++
-	} else if !w.nat64Inbound(n, p, eip, t, &x6, &xport) {
+	} else if !w.nat64Inbound(n, p, p.Src4(), p.Dst4(), &x6, &xport) {
 		w.drop(f, DropNAT64NoSession)
 		return
 	}
@@ -690,7 +693,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	// Only the fields V4ToV6 reads for a packet that is not an ICMP
 	// error (those went to nat64InError) are set (see nat64Out).
 	a := &w.addrs
-	a.Src6 = n.Prefix.Embed(eip)
+	a.Src6 = n.Prefix.Embed(p.Src4())
 	a.Dst6 = x6
 	a.SrcPort = p.SrcPort
 	a.DstPort = xport
@@ -734,7 +737,7 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	}
 	f.Off, f.Len = nf.Off, nf.Len
 	if p.Frag { // p is as decoded: the translator does not write it
-		w.nat64RecordFragment(zoneFrag4, p.Proto, x6, eip, t, p.FragID)
+		w.nat64RecordFragment(zoneFrag4, p.Proto, x6, p.Src4(), p.Dst4(), p.FragID)
 	}
 	w.stats.Events[EventNAT64In]++
 	// route still holds the MAC: nothing since resolve6Memo used the
