@@ -57,11 +57,6 @@ type Pool4 struct {
 	PortHi uint16
 }
 
-func (p *Pool4) contains(a [4]byte) bool {
-	d := uint32(be32(a)) - uint32(be32(p.Base))
-	return d < p.Count
-}
-
 // StaticBIB is an administrator's binding (RFC 6146 3.5.1.1).
 type StaticBIB struct {
 	Proto uint8
