@@ -150,8 +150,27 @@ func (p *Prefix) EmbeddableV4(v4 [4]byte) bool {
 }
 
 // IsGlobalV4 reports whether v4 lies outside the non-global special-purpose
-// blocks listed with EmbeddableV4.
+// blocks listed with EmbeddableV4. An address whose first octet starts none
+// of them (most: the stateful NAT64 asks per packet) is answered from a
+// table, inline.
 func IsGlobalV4(v4 [4]byte) bool {
+	return !nonGlobalTop[v4[0]] || isGlobalV4(v4)
+}
+
+// nonGlobalTop is true for each first octet of a block that isGlobalV4
+// excludes (whole or in part).
+var nonGlobalTop = func() (t [256]bool) {
+	for _, a := range []int{0, 10, 100, 127, 169, 172, 192, 198, 203} {
+		t[a] = true
+	}
+	for a := 224; a < 256; a++ { // 224/4, 240/4
+		t[a] = true
+	}
+	return t
+}()
+
+// isGlobalV4 is IsGlobalV4 without the table.
+func isGlobalV4(v4 [4]byte) bool {
 	a, b, c := v4[0], v4[1], v4[2]
 	switch {
 	case a == 0, a == 10, a == 127, a >= 224: // 0/8, 10/8, 127/8, 224/4, 240/4

@@ -64,3 +64,18 @@ func TestMoveL2(t *testing.T) {
 		}
 	}
 }
+
+// TestIsGlobalV4Table: the first-octet table answers only where the
+// blocks' own tests would say global.
+func TestIsGlobalV4Table(t *testing.T) {
+	for a := range 256 {
+		for _, b := range []int{0, 1, 2, 16, 18, 19, 31, 51, 64, 100, 127, 128, 168, 254, 255} {
+			for _, c := range []int{0, 1, 2, 100, 113, 255} {
+				v := [4]byte{byte(a), byte(b), byte(c), 9}
+				if got, want := IsGlobalV4(v), isGlobalV4(v); got != want {
+					t.Fatalf("IsGlobalV4(%v) = %v, want %v", v, got, want)
+				}
+			}
+		}
+	}
+}

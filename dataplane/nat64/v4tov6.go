@@ -46,11 +46,20 @@ func V4ToV6(f *Frame, p *packet.Parsed, a *Addrs, c *Config, spare []Frame) (n i
 	if !ok {
 		return 0, ResultMalformed
 	}
-	buf := f.Buf
-	ip := packet.IPv4(buf[l3:fend])
+	ip := packet.IPv4(f.Buf[l3:fend])
 	if !ip.IsValid(len(ip)) {
 		return 0, ResultMalformed
 	}
+	if v4ToV6Fast(f, p, a, c, l3, ip) {
+		return 0, ResultOK
+	}
+	return v4ToV6(f, p, a, c, spare, l3, ip)
+}
+
+// v4ToV6 is V4ToV6 after the frame checks: every case, the fast one
+// included (the tests compare the two).
+func v4ToV6(f *Frame, p *packet.Parsed, a *Addrs, c *Config, spare []Frame, l3 int, ip packet.IPv4) (n int, r Result) {
+	buf := f.Buf
 	if (c == nil || !c.IPv4HeaderChecked) && !ip.IsChecksumValid() {
 		return 0, ResultBadChecksum
 	}

@@ -34,11 +34,19 @@ func V6ToV4(f *Frame, p *packet.Parsed, a *Addrs, c *Config) Result {
 	if !ok {
 		return ResultMalformed
 	}
-	buf := f.Buf
-	ip := packet.IPv6(buf[l3:fend])
+	ip := packet.IPv6(f.Buf[l3:fend])
 	if !ip.IsValid(len(ip)) {
 		return ResultMalformed
 	}
+	if v6ToV4Fast(f, p, a, c, l3, ip) {
+		return ResultOK
+	}
+	return v6ToV4(f, p, a, c, l3, ip)
+}
+
+// v6ToV4 is V6ToV4 after the frame checks: every case, the fast one
+// included (the tests compare the two).
+func v6ToV4(f *Frame, p *packet.Parsed, a *Addrs, c *Config, l3 int, ip packet.IPv6) Result {
 	pkt := ip[:packet.IPv6Size+int(ip.PayloadLength())]
 	e, r := walk6(pkt, false)
 	if r != ResultOK {
@@ -110,6 +118,7 @@ func V6ToV4(f *Frame, p *packet.Parsed, a *Addrs, c *Config) Result {
 	}
 	newL3 := l3 + e.l4 - packet.IPv4MinSize
 	newOff := newL3 - p.L3Off
+	buf := f.Buf
 	moveL2(buf, f.Off, newOff, p.L3Off, packet.EtherTypeIPv4)
 	packet.EncodeIPv4(buf[newL3:], packet.IPv4Fields{
 		TOS:         c.tos(tc),

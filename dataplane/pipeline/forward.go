@@ -35,7 +35,7 @@ func (w *Worker) forward4(f *Frame, in *PortInfo, data []byte) {
 		return
 	}
 	dst := addr4(&p.Dst)
-	if n := w.env.NAT64; n != nil && in.Role == RoleIPv4 && n.inPool(wordAddr4(dst)) {
+	if n := w.env.NAT64; n != nil && in.Role == RoleIPv4 && n.inPool4(dst) {
 		w.nat64In(f, in, n, data)
 		return
 	}

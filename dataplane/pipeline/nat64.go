@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"sync/atomic"
-	"xdpgw/dataplane/flatmap"
 
+	"xdpgw/dataplane/fib"
+	"xdpgw/dataplane/flatmap"
 	"xdpgw/dataplane/nat64"
 	"xdpgw/dataplane/packet"
 	"xdpgw/dataplane/session"
@@ -55,11 +57,6 @@ type Pool4 struct {
 	PortHi uint16
 }
 
-func (p *Pool4) contains(a [4]byte) bool {
-	d := uint32(be32(a)) - uint32(be32(p.Base))
-	return d < p.Count
-}
-
 // StaticBIB is an administrator's binding (RFC 6146 3.5.1.1).
 type StaticBIB struct {
 	Proto uint8
@@ -92,9 +89,15 @@ func (n *NAT64) staticHolds(proto uint8, t [4]byte, port uint16) bool {
 	return false
 }
 
-func (n *NAT64) inPool(a [4]byte) bool {
+func (n *NAT64) inPool(a [4]byte) bool { return n.inPool4(word4(&a)) }
+
+// inPool4 is inPool for an addr4 word (per packet in both directions: no
+// array through the stack).
+func (n *NAT64) inPool4(a uint32) bool {
+	v := bits.ReverseBytes32(a) // the address as a number
 	for i := range n.Pools {
-		if n.Pools[i].contains(a) {
+		p := &n.Pools[i]
+		if v-binary.BigEndian.Uint32(p.Base[:]) < p.Count {
 			return true
 		}
 	}
@@ -215,18 +218,19 @@ func isSYN(p *packet.Parsed) bool {
 // prefix into IPv4 (RFC 6146 3.5, RFC 7915 section 5).
 func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	p := &w.p
-	ip := packet.IPv6(data[p.L3Off:])
 	eip, ok := n.Prefix.Extract(&p.Dst)
 	if !ok {
 		w.drop(f, DropNoRoute)
 		return
 	}
 	// Our own pool is reachable through any prefix (hairpinning).
-	if n.RejectNonGlobalWithWK && n.Prefix.IsWellKnown() && !nat64.IsGlobalV4(eip) && !n.inPool(eip) {
+	eipW := word4(&eip)
+	own := n.inPool4(eipW) // once: also the hairpin test below
+	if n.RejectNonGlobalWithWK && n.Prefix.IsWellKnown() && !own && !nat64.IsGlobalV4(eip) {
 		w.drop(f, DropNAT64NonGlobal)
 		return
 	}
-	if ip.HopLimit() <= 1 {
+	if p.TTL <= 1 { // the Hop Limit, as decoded
 		w.icmp6Error(f, in, packet.ICMPv6TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)
 		return
 	}
@@ -257,17 +261,21 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	}
 	// Route the IPv4 destination first: its port's MTU bounds the
 	// translation. A hairpinned packet (to our own pool) is not routed.
-	hairpin := n.Hairpin && n.inPool(eip)
-	var outPort uint16
-	var mac [6]byte
+	hairpin := n.Hairpin && own
+	var route *routeMemo // the route and next hop's MAC (resolve4), unless hairpinned
 	mtu4 := 1500
 	if !hairpin {
-		var why DropReason
-		if outPort, mac, why = w.resolve4(in.VRF, eip); why != DropNone {
-			w.drop(f, why)
-			return
+		// The worker's route memo (routememo.go) holds the route and
+		// MAC while their tables are current.
+		route = w.routeMemoHit(in.VRF, eipW)
+		if route == nil || route.nt != w.neigh || !plainRoute(route.nh, len(w.env.Ports)) {
+			var why DropReason
+			if route, why = w.resolve4Memo(in.VRF, eipW); why != DropNone {
+				w.drop(f, why)
+				return
+			}
 		}
-		mtu4 = int(w.env.Ports[outPort].MTU)
+		mtu4 = int(w.env.Ports[route.nh.Port].MTU)
 	}
 
 	// The session: the packet's own tuple on the IPv6 side.
@@ -277,23 +285,23 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	k.Zone = zoneNAT64
 	k.Proto = p.Proto
 	k.Src = p.Src
-	copy(k.Dst[:4], eip[:])
+	binary.LittleEndian.PutUint32(k.Dst[:4], eipW)
 	if p.Proto == packet.ProtoICMPv6 {
 		k.SrcPort = p.SrcPort
 	} else {
 		k.SrcPort, k.DstPort = p.SrcPort, p.DstPort
 	}
-	var t [4]byte
+	var tW uint32 // the pool address T, an addr4 word
 	var tport uint16
 	e := &w.ent
 	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
-		copy(t[:], e.Other.Dst[:4])
+		tW = addr4(&e.Other.Dst)
 		tport = e.Other.DstPort
-		w.refreshBIB(e, p.Proto, &p.Src, p.SrcPort)
 		if p.Proto == packet.ProtoTCP {
+			w.refreshBIB(e, p.Proto, &p.Src, p.SrcPort)
 			w.tcpUpdate(e, p.TCPFlags, &p.Src, p.SrcPort)
-		} else {
-			w.sw.Touch(e.Handle, w.now)
+		} else if e.LastSeen != session.Ticks(w.now) {
+			w.touchNAT64(e, p.Proto, &p.Src, p.SrcPort)
 		}
 		w.stats.Events[EventNAT64Hit]++
 	} else {
@@ -307,16 +315,20 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 			w.drop(f, DropNAT64NoSession)
 			return
 		}
+		var t [4]byte
 		if t, tport, ok = w.nat64Map(n, p, eip); !ok {
 			w.drop(f, w.mapFail)
 			return
 		}
+		tW = word4(&t)
 	}
 
+	// Only the fields V6ToV4 reads for a packet that is not an ICMPv6
+	// error (those went to nat64OutError) are set: the rest stay as the
+	// last packet left them, unread.
 	a := &w.addrs
-	*a = nat64.Addrs{}
-	a.Src4 = t
-	a.Dst4 = eip
+	binary.LittleEndian.PutUint32(a.Src4[:], tW)
+	binary.LittleEndian.PutUint32(a.Dst4[:], eipW)
 	a.SrcPort = tport
 	a.DstPort = p.DstPort
 	if p.Proto == packet.ProtoICMPv6 {
@@ -324,17 +336,19 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	}
 	w.ipID++
 	a.ID = w.ipID
-	w.n64cfg = nat64.Config{}
-	w.n64cfg.MTU4 = mtu4
-	w.n64cfg.ZeroTrafficClass = n.ZeroTrafficClass
-	ip.SetHopLimit(ip.HopLimit() - 1)
-	firstFrag, x6, fragID, proto := p.Frag, p.Src, p.FragID, p.Proto
+	c := &w.n64cfg // every field set
+	c.MTU4 = mtu4
+	c.MTU6 = 0
+	c.ZeroTrafficClass = n.ZeroTrafficClass
+	c.IPv4HeaderChecked = false
+	hop := &data[p.L3Off+7] // the Hop Limit, p.TTL (no header slice: one bounds check)
+	*hop = p.TTL - 1
 	var nf nat64.Frame
 	nf.Buf = f.Buf
 	nf.Off = f.Off
 	nf.Len = f.Len
 	if r := nat64.V6ToV4(&nf, p, a, &w.n64cfg); !r.Translated() {
-		ip.SetHopLimit(ip.HopLimit() + 1)
+		*hop = p.TTL
 		if r == nat64.ResultPacketTooBig {
 			w.icmp6Error(f, in, packet.ICMPv6PacketTooBig, 0, uint32(max(mtu4+20, 1280)), DropMTUExceeded, EventICMPFragNeeded)
 			return
@@ -350,8 +364,8 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	}
 	f.Off, f.Len = nf.Off, nf.Len
 	w.stats.Events[EventNAT64Out]++
-	if firstFrag {
-		w.nat64RecordFragment(zoneFrag6, proto, x6, eip, t, fragID)
+	if p.Frag { // p is as decoded: the translator does not write it
+		w.nat64RecordFragment(zoneFrag6, p.Proto, p.Src, eip, wordAddr4(tW), p.FragID)
 	}
 	if hairpin {
 		// RFC 6146 3.8: a packet to one of our own pool addresses goes
@@ -365,7 +379,38 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		w.nat64In(f, in, n, f.Data()) // the translated frame
 		return
 	}
-	w.sendTranslated(f, outPort, mac)
+	// route still holds the MAC: nothing since resolve4Memo used the
+	// route memo.
+	w.sendTranslated(f, route.nh.Port, &route.mac)
+}
+
+// plainRoute reports whether nh is a route resolve4 accepts: not local,
+// blackhole or encapsulating, and to a known port.
+func plainRoute(nh *fib.NextHop, ports int) bool {
+	return !nh.Local && !nh.Blackhole && !nh.HasEncap && int(nh.Port) < ports
+}
+
+// resolve4Memo is resolve4(vrf, dst) (dst an addr4 word) through the route
+// memo, when the memo does not hold both the route and its MAC: the route
+// is m.nh, the MAC m.mac.
+//
+//go:noinline
+func (w *Worker) resolve4Memo(vrf uint16, dst uint32) (m *routeMemo, why DropReason) {
+	if m = w.routeMemoHit(vrf, dst); m == nil {
+		var ok bool
+		if m, ok = w.lookup4Miss(vrf, dst); !ok {
+			return nil, DropNoRoute
+		}
+	}
+	if !plainRoute(m.nh, len(w.env.Ports)) {
+		return nil, DropNoRoute
+	}
+	if m.nt != w.neigh {
+		if _, ok := m.neighbor4(w); !ok {
+			return nil, DropNoNeighbor
+		}
+	}
+	return m, DropNone
 }
 
 // nat64Map finds or makes the BIB entry of (X',x) and creates the session
@@ -574,14 +619,14 @@ func (w *Worker) nat64Stale(h session.Handle, rk *session.Key, cls session.Class
 // The header checksum is verified by the caller: forward4 for a packet from
 // the IPv4 side; a hairpinned packet was just built by the translator.
 func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
+	// The addresses stay in p (Src: the EIP, Dst: the pool address T),
+	// read as words: a [4]byte copy goes through the stack.
 	p := &w.p
-	ip := packet.IPv4(data[p.L3Off:])
-	eip, t := p.Src4(), p.Dst4()
-	if ip.TTL() <= 1 {
+	if p.TTL <= 1 {
 		w.icmp4Error(f, in, packet.ICMPv4TimeExceeded, 0, 0, DropTTLExceeded, EventICMPTimeExceeded)
 		return
 	}
-	if isSYN(p) && n.SYN != nil && !n.SYN.Allow(eip, 1, w.now) {
+	if isSYN(p) && n.SYN != nil && !n.SYN.Allow(p.Src4(), 1, w.now) {
 		w.drop(f, DropSYNLimit)
 		return
 	}
@@ -598,8 +643,8 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	k.Family = session.FamilyIPv4
 	k.Zone = zoneNAT64
 	k.Proto = p.Proto
-	copy(k.Src[:4], eip[:])
-	copy(k.Dst[:4], t[:])
+	binary.LittleEndian.PutUint32(k.Src[:4], addr4(&p.Src))
+	binary.LittleEndian.PutUint32(k.Dst[:4], addr4(&p.Dst))
 	switch p.Proto {
 	case packet.ProtoTCP, packet.ProtoUDP:
 		k.SrcPort, k.DstPort = p.SrcPort, p.DstPort
@@ -618,58 +663,60 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	e := &w.ent
 	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
 		x6, xport = e.Other.Src, e.Other.SrcPort
-		w.refreshBIB(e, p.Proto, &x6, xport)
 		if p.Proto == packet.ProtoTCP {
+			w.refreshBIB(e, p.Proto, &x6, xport)
 			w.tcpUpdate(e, p.TCPFlags, &x6, xport)
-		} else {
-			w.sw.Touch(e.Handle, w.now)
+		} else if e.LastSeen != session.Ticks(w.now) {
+			w.touchNAT64(e, p.Proto, &x6, xport)
 		}
 		w.stats.Events[EventNAT64Hit]++
-	} else if !w.nat64Inbound(n, p, eip, t, &x6, &xport) {
+	} else if !w.nat64Inbound(n, p, p.Src4(), p.Dst4(), &x6, &xport) {
 		w.drop(f, DropNAT64NoSession)
 		return
 	}
-	port, mac, why := w.resolve6(in.VRF, x6)
-	if why != DropNone {
-		w.drop(f, why)
-		return
+	hi, lo := binary.LittleEndian.Uint64(x6[0:8]), binary.LittleEndian.Uint64(x6[8:16])
+	route := &w.routes6[route6Slot(hi, lo)%route6MemoSize]
+	if !route.holds(w.env.VRFs, w.neigh, in.VRF, hi, lo) {
+		var why DropReason
+		if route, why = w.resolve6Memo(in.VRF, &x6); why != DropNone {
+			w.drop(f, why)
+			return
+		}
 	}
+	port := route.nh.Port
 	out := &w.env.Ports[port]
+	// Only the fields V4ToV6 reads for a packet that is not an ICMP
+	// error (those went to nat64InError) are set (see nat64Out).
 	a := &w.addrs
-	*a = nat64.Addrs{}
-	a.Src6 = n.Prefix.Embed(eip)
+	a.Src6 = n.Prefix.Embed(p.Src4())
 	a.Dst6 = x6
 	a.SrcPort = p.SrcPort
 	a.DstPort = xport
 	if p.Proto == packet.ProtoICMP {
 		a.SrcPort = xport
 	}
-	w.n64cfg = nat64.Config{}
-	w.n64cfg.MTU6 = int(out.MTU)
-	w.n64cfg.ZeroTrafficClass = n.ZeroTrafficClass
-	w.n64cfg.IPv4HeaderChecked = true // forward4 verified it; decTTL4 keeps it valid
-	decTTL4(ip)
-	firstFrag, fragID, proto := p.Frag, p.FragID, p.Proto
+	c := &w.n64cfg // every field set
+	c.MTU4 = 0
+	c.MTU6 = int(out.MTU)
+	c.ZeroTrafficClass = n.ZeroTrafficClass
+	// The TTL is decremented without the header checksum: V4ToV6
+	// replaces the whole IPv4 header, and never reads the checksum once
+	// told the header was checked (forward4 verified it; a hairpinned
+	// packet was just built). A refused packet gets its TTL back, which
+	// makes the checksum right again.
+	c.IPv4HeaderChecked = true
+	ttl := &data[p.L3Off+8] // p.TTL (no header slice: one bounds check)
+	*ttl = p.TTL - 1
 	var nf nat64.Frame
 	nf.Buf = f.Buf
 	nf.Off = f.Off
 	nf.Len = f.Len
 	nfr, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil)
-	free := w.spare[w.spareUsed:]
-	ns := w.n64spare[:len(free)]
-	if r == nat64.ResultNeedSpare && len(free) > 0 {
-		// Only a DF-clear datagram too big for the IPv6 link needs the
-		// spare buffers (the refused frame is unchanged: translate again).
-		for i := range free {
-			ns[i] = nat64.Frame{}
-			ns[i].Buf = free[i].Buf
-			ns[i].Off = free[i].Off
-		}
-		nfr, r = nat64.V4ToV6(&nf, p, a, &w.n64cfg, ns)
+	if r == nat64.ResultNeedSpare && w.spareUsed < len(w.spare) {
+		nfr, r = w.v4ToV6Spare(&nf)
 	}
 	if !r.Translated() {
-		ip.SetTTL(ip.TTL() + 1)
-		ip.SetChecksum(ip.CalculateChecksum())
+		*ttl = p.TTL
 		if r == nat64.ResultFragNeeded {
 			mtu := uint16(max(int(out.MTU), 1280) - 20)
 			w.icmp4Error(f, in, packet.ICMPv4DestUnreachable, packet.ICMPv4FragNeeded, mtu, DropMTUExceeded, EventICMPFragNeeded)
@@ -684,25 +731,53 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 		return
 	}
 	f.Off, f.Len = nf.Off, nf.Len
-	if firstFrag {
-		w.nat64RecordFragment(zoneFrag4, proto, x6, eip, t, fragID)
+	if p.Frag { // p is as decoded: the translator does not write it
+		w.nat64RecordFragment(zoneFrag4, p.Proto, x6, p.Src4(), p.Dst4(), p.FragID)
 	}
 	w.stats.Events[EventNAT64In]++
-	w.sendTranslated(f, port, mac)
-	// RFC 7915 4.1: a DF-clear datagram too big for the IPv6 link was cut
-	// into fragments; the first is f, the others are in spare buffers.
-	for i := 0; i < nfr; i++ {
+	// route still holds the MAC: nothing since resolve6Memo used the
+	// memo.
+	w.sendTranslated(f, port, &route.mac)
+	if nfr > 0 {
+		w.sendFragments(f, nfr, port, &route.mac)
+	}
+}
+
+// v4ToV6Spare translates again, with the spare buffers, the packet in nf
+// that V4ToV6 refused for want of them: only a DF-clear datagram too big
+// for the IPv6 link needs them (the refused frame is unchanged).
+//
+//go:noinline
+func (w *Worker) v4ToV6Spare(nf *nat64.Frame) (int, nat64.Result) {
+	free := w.spare[w.spareUsed:]
+	ns := w.n64spare[:len(free)]
+	for i := range free {
+		ns[i] = nat64.Frame{}
+		ns[i].Buf = free[i].Buf
+		ns[i].Off = free[i].Off
+	}
+	return nat64.V4ToV6(nf, &w.p, &w.addrs, &w.n64cfg, ns)
+}
+
+// sendFragments sends the other n fragments of the datagram of f, which
+// v4ToV6Spare cut for the IPv6 link (RFC 7915 4.1): the first is f, the
+// others are in the spare buffers.
+//
+//go:noinline
+func (w *Worker) sendFragments(f *Frame, n int, port uint16, mac *[6]byte) {
+	free := w.spare[w.spareUsed:]
+	ns := w.n64spare[:len(free)]
+	out := &w.env.Ports[port]
+	for i := 0; i < n; i++ {
 		sf := &free[i]
 		sf.Off, sf.Len = ns[i].Off, ns[i].Len
 		sf.InPort, sf.Time = f.InPort, f.Time
 		e := packet.Ethernet(sf.Data())
-		e.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&out.MAC))
+		e.SetAddrs((*packet.MAC)(mac), (*packet.MAC)(&out.MAC))
 		w.tx(sf, port)
 	}
-	if nfr > 0 {
-		w.spareUsed += nfr
-		w.stats.Events[EventNAT64Fragmented]++
-	}
+	w.spareUsed += n
+	w.stats.Events[EventNAT64Fragmented]++
 }
 
 // nat64Inbound decides a packet from the IPv4 side with no session: with
@@ -1005,15 +1080,19 @@ func (w *Worker) sendV6ToV4(f *Frame, in *PortInfo, n *NAT64, a *nat64.Addrs, po
 	}
 	f.Off, f.Len = nf.Off, nf.Len
 	w.stats.Events[EventNAT64Out]++
-	w.sendTranslated(f, port, mac)
+	w.sendTranslated(f, port, &mac)
 }
 
 // sendTranslated sends a translated frame (its Ethernet header already in
 // place, EtherType set by the translator) on port to the next hop mac.
-func (w *Worker) sendTranslated(f *Frame, port uint16, mac [6]byte) {
-	eth := packet.Ethernet(f.Data())
-	eth.SetAddrs((*packet.MAC)(&mac), (*packet.MAC)(&w.env.Ports[port].MAC))
-	pad(f)
+func (w *Worker) sendTranslated(f *Frame, port uint16, mac *[6]byte) {
+	// The header through an array view of a bounded slice: one bounds
+	// check (as output does).
+	eth := (*[packet.EthernetSize]byte)(f.Buf[f.Off : f.Off+packet.EthernetSize])
+	packet.Ethernet(eth[:]).SetAddrs((*packet.MAC)(mac), (*packet.MAC)(&w.env.Ports[port].MAC))
+	if f.Len < minFrame {
+		pad(f)
+	}
 	w.tx(f, port)
 }
 
@@ -1038,6 +1117,18 @@ func (w *Worker) refreshBIB(e *session.Entry, proto uint8, x6 *[16]byte, xport u
 	if w.sw.Lookup(bk, &w.bent) {
 		w.sw.Touch(w.bent.Handle, w.now)
 	}
+}
+
+// touchNAT64 records that the UDP or ICMP session e (as looked up) was
+// seen now, and refreshes its binding: for a packet whose session was
+// last seen in an earlier tick. Within the same tick both would do
+// nothing (Touch writes once per tick, refreshBIB looks up once per
+// tick), so the hit path tests the tick inline and calls this rarely.
+//
+//go:noinline
+func (w *Worker) touchNAT64(e *session.Entry, proto uint8, x6 *[16]byte, xport uint16) {
+	w.refreshBIB(e, proto, x6, xport)
+	w.sw.Touch(e.Handle, w.now)
 }
 
 // tcpUpdate runs the TCP state machine of session e for a packet with
@@ -1078,5 +1169,5 @@ func (w *Worker) sendV4ToV6(f *Frame, n *NAT64, a *nat64.Addrs, port uint16, mac
 	}
 	f.Off, f.Len = nf.Off, nf.Len
 	w.stats.Events[EventNAT64In]++
-	w.sendTranslated(f, port, mac)
+	w.sendTranslated(f, port, &mac)
 }

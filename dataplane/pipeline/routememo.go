@@ -15,7 +15,9 @@ import (
 // while those VRFs still hold those tables the lookups would return the
 // same next hop; both are loaded per packet, and a route change in either
 // reaches the next packet exactly as without the memo (as for the EIP
-// route memo, eiproute.go).
+// route memo, eiproute.go). The NAT64 routes its IPv4 destinations
+// through the same memo (nat64Out, resolve4Memo); routememo6.go is its
+// IPv6 counterpart.
 //
 // With the route, a memo keeps the next hop's MAC and the neighbour table
 // it came from (also immutable and replaced on change, and loaded per
@@ -107,6 +109,7 @@ func (w *Worker) lookup4Fill(m *routeMemo, t *fib.Table, vrf uint16, dst uint32)
 // routeRelease empties the next slot of the round if a table it holds is
 // no longer its VRF's (see above). Once per batch.
 func (w *Worker) routeRelease() {
+	w.route6Release(w.routeHand)
 	m := &w.routes[w.routeHand%routeMemoSize]
 	w.routeHand++
 	if m.nt != w.neigh {

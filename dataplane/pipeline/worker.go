@@ -142,8 +142,9 @@ type Worker struct {
 	eipRouteHand uint32     // the memo eipRouteRelease checks next
 	eipOnce      eipRoute   // a route eipRouteMiss did not keep
 
-	routes    [routeMemoSize]routeMemo // tenants' egress routes (routememo.go)
-	routeHand uint32                   // the slot routeRelease checks next
+	routes    [routeMemoSize]routeMemo   // IPv4 routes: tenants' egress, the NAT64's (routememo.go)
+	routeHand uint32                     // the slot routeRelease checks next
+	routes6   [route6MemoSize]route6Memo // the NAT64's IPv6 routes (routememo6.go)
 
 	spare     []Frame // spare buffers lent by the Loop for this batch
 	spareUsed int     // how many of them became output frames
