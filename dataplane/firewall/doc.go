@@ -197,9 +197,19 @@
 // to four and descending first (verdicts folded with a CMOV, then the
 // leaves scanned) 1.981 (32), four to eight 1.999 (8): at most 2.5%, in
 // the noise and for a quarter more memory, so not kept. What the ranged
-// buckets cost is not what separates the cases: the misses of the roots'
-// index entries, the Table's slot and leaf matchers, and the
-// mispredictions on leaf kinds remain.
+// buckets cost is not what separates the cases. An ablation (not a
+// classifier: the sources tree of the AnyProto drops skipped) takes the
+// ratio from 2.04-2.28 to 1.50-1.59 (big 72-99 -> 51-68 ns): that tree's
+// descent is most of the gap; descending it and discarding the result
+// costs as much as using it (2.00-2.16), so it is the lookup itself, not
+// what its verdicts change downstream. Yet neither the pair index (no
+// ranged branch or record read for 0.54 of the 0.74 ranged lookups) nor
+// the bitmap again (re-tried on this layout: 3.5 KiB for the sources
+// root, 87% of its 28,532 buckets answered from it, the 114 KiB index
+// read by the 22% of packets aimed at a drop; 5 alternating runs: 2.08-
+// 2.14 against 2.08-2.13) recovers it, so the next place to look is the
+// aimed packets' path (bitmap or kind branch, ranged records, nested
+// prefixes' second node: depth 2) rather than the index's size.
 // 0 allocs/op throughout. Compile: 10,000 rules in 42-47 ms (18 MB of
 // garbage), 1,000 in 3.3-3.5 ms; verdict leaves changed neither (985,546
 // B for the 10,000-rule set, 45-47 ms at a quiet time).
