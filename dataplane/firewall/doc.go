@@ -179,6 +179,37 @@
 // Table's slot (a random pointer out of 160 KiB) is not what separates
 // the cases: the same set costs 112-133 ns with 1 tenant and 112-126
 // with 10,000 in one run (other runs: 93-97 against 108-111).
+// Later trials (2026-12, ClassifyRatio, the VM shared with other jobs,
+// load 2-3, so single runs of the ratio spread 1.8-2.4): a TCP packet of
+// the 10,000-rule set walks 2.5 trees, 2.0 radix roots, 0.74 ranged
+// buckets, 1.6 verdicts, 0.6 single leaves (mostly the TCP-ACK rule of
+// the wide tree), 0.29 lists of 2.4 candidates on average; the 10-rule
+// set scans one list of 4.8. A "pair" index for nodes with 32-bit
+// records, 16-byte buckets {b1, b2, k1, k2} holding up to two bounds and
+// their children, the child below b1 read from the previous bucket's k2,
+// so a bucket of at most two bounds is two CMOVs and no record read
+// (more bounds: a ranged entry in k1, searched as before): with two to
+// four buckets per bound ranged lookups fall from 0.74 to 0.20 per packet
+// and the set grows from 0.99 to 1.25 MiB; one to two per bound keep its
+// size and 0.43 ranged; four to eight, 1.78 MiB and 0.10. Medians of
+// interleaved single runs, base 2.030 (40 runs): pairs alone 2.023 (24),
+// one to two per bound and descending every tree first 2.132 (14), two
+// to four and descending first (verdicts folded with a CMOV, then the
+// leaves scanned) 1.981 (32), four to eight 1.999 (8): at most 2.5%, in
+// the noise and for a quarter more memory, so not kept. What the ranged
+// buckets cost is not what separates the cases. An ablation (not a
+// classifier: the sources tree of the AnyProto drops skipped) takes the
+// ratio from 2.04-2.28 to 1.50-1.59 (big 72-99 -> 51-68 ns): that tree's
+// descent is most of the gap; descending it and discarding the result
+// costs as much as using it (2.00-2.16), so it is the lookup itself, not
+// what its verdicts change downstream. Yet neither the pair index (no
+// ranged branch or record read for 0.54 of the 0.74 ranged lookups) nor
+// the bitmap again (re-tried on this layout: 3.5 KiB for the sources
+// root, 87% of its 28,532 buckets answered from it, the 114 KiB index
+// read by the 22% of packets aimed at a drop; 5 alternating runs: 2.08-
+// 2.14 against 2.08-2.13) recovers it, so the next place to look is the
+// aimed packets' path (bitmap or kind branch, ranged records, nested
+// prefixes' second node: depth 2) rather than the index's size.
 // 0 allocs/op throughout. Compile: 10,000 rules in 42-47 ms (18 MB of
 // garbage), 1,000 in 3.3-3.5 ms; verdict leaves changed neither (985,546
 // B for the 10,000-rule set, 45-47 ms at a quiet time).
