@@ -159,8 +159,9 @@ func (w *Worker) flowHit(p *packet.Parsed, zone uint16, src, dst uint32, tenantP
 	if p.Proto == packet.ProtoICMP && (p.ICMPType == packet.ICMPv4Echo) != (e.Dir == session.DirForward) {
 		return false
 	}
-	_, tport, iport := FlowPorts(e.Value)
-	if e.Value[flowGen] != w.env.gen || tport != tenantPort || iport != inetPort {
+	// The ports as flowValue packs them, compared as one word (port
+	// indices are below MaxPorts, so the 12-bit fields hold them).
+	if e.Value[flowGen] != w.env.gen || e.Value[flowPorts]&0xffffff != uint32(tenantPort)<<12|uint32(inetPort) {
 		w.sw.Delete(e.Handle)
 		w.stats.Events[EventFlowStale]++
 		return false
