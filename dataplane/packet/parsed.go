@@ -278,8 +278,11 @@ func (p *Parsed) decodeIPv6(frame []byte, off int) {
 	}
 	p.L3Len = IPv6Size + pl
 	p.TTL = ip.HopLimit()
-	copy(p.Src[:], ip[ipv6Src:ipv6Src+16])
-	copy(p.Dst[:], ip[ipv6Dst:ipv6Dst+16])
+	// The fixed header as an array: the addresses are copied as array
+	// values, two 16-byte moves each, where copy called memmove.
+	h := (*[IPv6Size]byte)(ip)
+	p.Src = [16]byte(h[ipv6Src : ipv6Src+16])
+	p.Dst = [16]byte(h[ipv6Dst : ipv6Dst+16])
 	payload := ip[IPv6Size : IPv6Size+pl]
 	proto, l4, frag, st := WalkIPv6Ext(payload, ip.NextHeader())
 	p.Proto = proto
