@@ -124,32 +124,37 @@ func (p *Parsed) DecodeL2(frame []byte, off int) {
 	}
 	et := Ethernet(frame[off:]).EtherType()
 	off += EthernetSize
-	// IEEE 802.1ad: an S-tag (0x88a8) outside a C-tag (0x8100). Some
-	// networks stack two 0x8100 tags instead, which is accepted too.
-	for et == EtherTypeVLAN || et == EtherTypeQinQ {
-		if p.VLANs == MaxVLANTags {
-			p.Status = DecodeBadVLAN
+	// An untagged IPv4 frame, nearly every frame, skips the VLAN loop's
+	// test.
+	if et != EtherTypeIPv4 {
+		// IEEE 802.1ad: an S-tag (0x88a8) outside a C-tag (0x8100).
+		// Some networks stack two 0x8100 tags instead, which is
+		// accepted too.
+		for et == EtherTypeVLAN || et == EtherTypeQinQ {
+			if p.VLANs == MaxVLANTags {
+				p.Status = DecodeBadVLAN
+				return
+			}
+			if len(frame)-off < VLANSize {
+				p.Status = DecodeTruncatedL2
+				return
+			}
+			v := VLAN(frame[off:])
+			p.VLANs++
+			p.VLANID = v.VID()
+			et = v.EtherType()
+			off += VLANSize
+		}
+		if et != EtherTypeIPv4 {
+			p.decodeL3(frame, off, et)
 			return
 		}
-		if len(frame)-off < VLANSize {
-			p.Status = DecodeTruncatedL2
-			return
-		}
-		v := VLAN(frame[off:])
-		p.VLANs++
-		p.VLANID = v.VID()
-		et = v.EtherType()
-		off += VLANSize
 	}
-	if et == EtherTypeIPv4 {
-		// What decodeL3 would do, without its call: nearly every
-		// frame is IPv4 (len(frame)-off >= 0 was checked above).
-		p.EtherType = et
-		p.L3Off = off
-		p.decodeIPv4(frame, off)
-		return
-	}
-	p.decodeL3(frame, off, et)
+	// What decodeL3 would do, without its call (len(frame)-off >= 0 was
+	// checked above).
+	p.EtherType = EtherTypeIPv4
+	p.L3Off = off
+	p.decodeIPv4(frame, off)
 }
 
 // DecodeL3 parses frame from an L3 header at off whose type is etherType,
