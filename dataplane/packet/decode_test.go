@@ -575,3 +575,31 @@ func TestEthernetSetAddrs(t *testing.T) {
 		t.Errorf("SetAddrs wrote % x, want % x", []byte(got), []byte(want))
 	}
 }
+
+// TestDecodeIPv4FirstByte: every value of the version/IHL byte gets its
+// status (decodeIPv4 tests both fields with one range compare and tells
+// the two errors apart only off the way of valid packets).
+func TestDecodeIPv4FirstByte(t *testing.T) {
+	for v := 0; v < 256; v++ {
+		var p packet.Parsed
+		p.Decode(eth(packet.EtherTypeIPv4, set(ipv4(packet.ProtoUDP, udpSeg(1, 2, 3, 4, 5, 6, 7, 8)), 0, byte(v))))
+		switch {
+		case v>>4 != 4:
+			if p.Status != packet.DecodeBadIPVersion || p.IPVersion != 0 {
+				t.Errorf("%#x: status %v version %d, want bad_ip_version, 0", v, p.Status, p.IPVersion)
+			}
+		case v&0xf < 5:
+			if p.Status != packet.DecodeBadIPHeaderLen || p.IPVersion != 4 {
+				t.Errorf("%#x: status %v version %d, want bad_ip_header_len, 4", v, p.Status, p.IPVersion)
+			}
+		case v == 0x45:
+			if p.Status != packet.DecodeOK || p.L4Off == 0 || p.DstPort != 53 {
+				t.Errorf("%#x: status %v L4Off %d DstPort %d", v, p.Status, p.L4Off, p.DstPort)
+			}
+		default: // options: the header swallows the UDP header or more
+			if p.Status == packet.DecodeBadIPVersion || p.Status == packet.DecodeBadIPHeaderLen || p.IPVersion != 4 {
+				t.Errorf("%#x: status %v version %d", v, p.Status, p.IPVersion)
+			}
+		}
+	}
+}

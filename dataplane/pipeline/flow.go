@@ -132,12 +132,25 @@ func (w *Worker) flowHit(p *packet.Parsed, zone uint16, src, dst uint32, tenantP
 	}
 	flowKey(&w.key, p, zone, src, dst)
 	e := &w.ent
-	// A flow's hit needs no Other: its rewrite is in the Value.
-	if !w.sw.LookupWithoutOther(&w.key, e) {
-		return false
+	// A flow's hit needs no Other: its rewrite is in the Value. TCP and
+	// UDP look up, check expiry and refresh in one call; refreshing a
+	// session that turns out stale below changes nothing anyone sees,
+	// since it is deleted at once. An ICMP hit is refreshed only once
+	// its direction is checked: an echo that is not one of the flow's
+	// must not extend the flow's life.
+	var hit session.Hit
+	switch p.Proto {
+	case packet.ProtoTCP:
+		hit, _ = w.sw.LookupUpdateTCPWithoutOther(&w.key, e, p.TCPFlags, w.now)
+	case packet.ProtoUDP:
+		hit = w.sw.LookupTouchWithoutOther(&w.key, e, w.now)
+	default:
+		hit = w.flowLookupICMP(e)
 	}
-	if w.sw.Table().Expired(e, w.now) {
-		w.sw.Delete(e.Handle)
+	if hit != session.HitLive {
+		if hit == session.HitExpired {
+			w.sw.Delete(e.Handle)
+		}
 		return false
 	}
 	// An ICMP flow admits the echo that opened it one way and replies the
@@ -146,19 +159,30 @@ func (w *Worker) flowHit(p *packet.Parsed, zone uint16, src, dst uint32, tenantP
 	if p.Proto == packet.ProtoICMP && (p.ICMPType == packet.ICMPv4Echo) != (e.Dir == session.DirForward) {
 		return false
 	}
-	_, tport, iport := FlowPorts(e.Value)
-	if e.Value[flowGen] != w.env.gen || tport != tenantPort || iport != inetPort {
+	// The ports as flowValue packs them, compared as one word (port
+	// indices are below MaxPorts, so the 12-bit fields hold them).
+	if e.Value[flowGen] != w.env.gen || e.Value[flowPorts]&0xffffff != uint32(tenantPort)<<12|uint32(inetPort) {
 		w.sw.Delete(e.Handle)
 		w.stats.Events[EventFlowStale]++
 		return false
 	}
-	if p.Proto == packet.ProtoTCP {
-		w.sw.UpdateTCP(e.Handle, e.Dir, p.TCPFlags, w.now)
-	} else {
+	if p.Proto == packet.ProtoICMP {
 		w.sw.Touch(e.Handle, w.now)
 	}
 	w.stats.Events[EventFlowHit]++
 	return true
+}
+
+// flowLookupICMP looks w.key (an ICMP echo's) up without refreshing it:
+// flowHit refreshes an ICMP flow only after its direction check.
+func (w *Worker) flowLookupICMP(e *session.Entry) session.Hit {
+	if !w.sw.LookupWithoutOther(&w.key, e) {
+		return session.HitMiss
+	}
+	if w.sw.Table().Expired(e, w.now) {
+		return session.HitExpired
+	}
+	return session.HitLive
 }
 
 // flowCreate stores the slow path's decision for the packet: fwd is the

@@ -28,7 +28,7 @@ import (
 // session is created from it and, once per tick, by its sessions' packets,
 // so it lives as long as a session uses it (RFC 6146 3.5.1); a TCP binding
 // has its first session's transitory lifetime until a session is
-// established (tcpUpdate).
+// established (nat64Refreshed).
 
 // icmpv4SourceRouteFailed is ICMPv4 Destination Unreachable code 5.
 const icmpv4SourceRouteFailed = 5
@@ -294,14 +294,23 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	var tW uint32 // the pool address T, an addr4 word
 	var tport uint16
 	e := &w.ent
-	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
+	// Look the session up and refresh it (a TCP packet runs its state
+	// machine); an expired one is treated as none (Insert removes it
+	// when a new session needs its keys). Written out here and in
+	// nat64In: a shared function cost 27 instructions a packet.
+	hit, st := session.HitMiss, session.StateClosed
+	if w.sw == nil {
+	} else if p.Proto == packet.ProtoTCP {
+		hit, st = w.sw.LookupUpdateTCP(k, e, p.TCPFlags, w.now)
+	} else {
+		// Not TCP: the state is CLOSED and stays so.
+		hit = w.sw.LookupTouch(k, e, w.now)
+	}
+	if hit == session.HitLive {
 		tW = addr4(&e.Other.Dst)
 		tport = e.Other.DstPort
-		if p.Proto == packet.ProtoTCP {
-			w.refreshBIB(e, p.Proto, &p.Src, p.SrcPort)
-			w.tcpUpdate(e, p.TCPFlags, &p.Src, p.SrcPort)
-		} else if e.LastSeen != session.Ticks(w.now) {
-			w.touchNAT64(e, p.Proto, &p.Src, p.SrcPort)
+		if e.LastSeen != session.Ticks(w.now) || st != e.State {
+			w.nat64Refreshed(e, p.Proto, st, &p.Src, p.SrcPort)
 		}
 		w.stats.Events[EventNAT64Hit]++
 	} else {
@@ -472,7 +481,7 @@ func (w *Worker) nat64Map(n *NAT64, p *packet.Parsed, eip [4]byte) ([4]byte, uin
 		// The lifetime of the session a SYN opens: a binding lives as
 		// long as its sessions (RFC 6146 3.5.1), and one whose
 		// connection never completes (a scan, a SYN flood) must free
-		// its (T,t) with it, not 2 h 4 min later. tcpUpdate extends it
+		// its (T,t) with it, not 2 h 4 min later. nat64Refreshed extends it
 		// when a session becomes established.
 		cls = session.ClassTCPTransitory
 	case packet.ProtoICMP:
@@ -661,13 +670,17 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	var x6 [16]byte
 	var xport uint16
 	e := &w.ent
-	if w.sw != nil && w.sw.Lookup(k, e) && !w.sw.Table().Expired(e, w.now) {
+	hit, st := session.HitMiss, session.StateClosed // see nat64Out
+	if w.sw == nil {
+	} else if p.Proto == packet.ProtoTCP {
+		hit, st = w.sw.LookupUpdateTCP(k, e, p.TCPFlags, w.now)
+	} else {
+		hit = w.sw.LookupTouch(k, e, w.now)
+	}
+	if hit == session.HitLive {
 		x6, xport = e.Other.Src, e.Other.SrcPort
-		if p.Proto == packet.ProtoTCP {
-			w.refreshBIB(e, p.Proto, &x6, xport)
-			w.tcpUpdate(e, p.TCPFlags, &x6, xport)
-		} else if e.LastSeen != session.Ticks(w.now) {
-			w.touchNAT64(e, p.Proto, &x6, xport)
+		if e.LastSeen != session.Ticks(w.now) || st != e.State {
+			w.nat64Refreshed(e, p.Proto, st, &x6, xport)
 		}
 		w.stats.Events[EventNAT64Hit]++
 	} else if !w.nat64Inbound(n, p, p.Src4(), p.Dst4(), &x6, &xport) {
@@ -1099,7 +1112,7 @@ func (w *Worker) sendTranslated(f *Frame, port uint16, mac *[6]byte) {
 // refreshBIB keeps the binding of a live session alive (RFC 6146 3.5.1: a
 // BIB entry lives as long as it has sessions). It costs a lookup once per
 // session per tick (about a second): when the session's own last-seen
-// time is about to move, which the caller's Touch/UpdateTCP then does.
+// time moves (the hit's LookupTouch/LookupUpdateTCP has just moved it).
 func (w *Worker) refreshBIB(e *session.Entry, proto uint8, x6 *[16]byte, xport uint16) {
 	if e.LastSeen == session.Ticks(w.now) {
 		return
@@ -1119,26 +1132,19 @@ func (w *Worker) refreshBIB(e *session.Entry, proto uint8, x6 *[16]byte, xport u
 	}
 }
 
-// touchNAT64 records that the UDP or ICMP session e (as looked up) was
-// seen now, and refreshes its binding: for a packet whose session was
-// last seen in an earlier tick. Within the same tick both would do
-// nothing (Touch writes once per tick, refreshBIB looks up once per
-// tick), so the hit path tests the tick inline and calls this rarely.
+// nat64Refreshed refreshes the binding of a live session e whose packet
+// moved its last-seen tick or its TCP state to st (LookupTouch or
+// LookupUpdateTCP refreshed the session itself): within one tick and state there is nothing to do
+// (refreshBIB looks up once per tick), so the hit path tests that inline
+// and calls this rarely. When the session becomes established, its
+// binding (X',x) takes the established lifetime too (a binding starts
+// with the transitory one: nat64Map), so an idle established connection
+// keeps its (T,t) for as long as it lives itself.
 //
 //go:noinline
-func (w *Worker) touchNAT64(e *session.Entry, proto uint8, x6 *[16]byte, xport uint16) {
+func (w *Worker) nat64Refreshed(e *session.Entry, proto uint8, st session.TCPState, x6 *[16]byte, xport uint16) {
 	w.refreshBIB(e, proto, x6, xport)
-	w.sw.Touch(e.Handle, w.now)
-}
-
-// tcpUpdate runs the TCP state machine of session e for a packet with
-// flags; when the session becomes established, its binding (X',x) takes
-// the established lifetime too (a binding starts with the transitory one:
-// nat64Map), so an idle established connection keeps its (T,t) for as
-// long as it lives itself.
-func (w *Worker) tcpUpdate(e *session.Entry, flags uint8, x6 *[16]byte, xport uint16) {
-	st, ok := w.sw.UpdateTCP(e.Handle, e.Dir, flags, w.now)
-	if !ok || st != session.StateEstablished || e.State == session.StateEstablished {
+	if proto != packet.ProtoTCP || st != session.StateEstablished || e.State == session.StateEstablished {
 		return
 	}
 	bk := &w.bkey

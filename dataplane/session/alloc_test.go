@@ -37,6 +37,11 @@ func TestZeroAllocs(t *testing.T) {
 			w.Prepare(&r, &p)
 			w.LookupPrepared(&p, &e)
 		}},
+		{"LookupTouch", func() { now += sec; w.LookupTouch(&f, &e, now) }},
+		{"LookupTouchWithoutOther", func() { now += sec; w.LookupTouchWithoutOther(&r, &e, now) }},
+		{"LookupUpdateTCP", func() { now += sec; w.LookupUpdateTCP(&r, &e, session.FlagACK, now) }},
+		{"LookupUpdateTCPWithoutOther", func() { w.LookupUpdateTCPWithoutOther(&f, &e, session.FlagACK, now) }},
+		{"LookupTouch miss", func() { w.LookupTouch(&miss, &e, now) }},
 		{"Touch", func() { now += sec; w.Touch(h, now) }},
 		{"UpdateTCP", func() { now += sec; w.UpdateTCP(h, session.DirReverse, session.FlagACK, now) }},
 		{"Extend", func() { now += sec; w.Extend(h, session.ClassTCPEstablished, now) }},

@@ -115,6 +115,15 @@
 // LookupWithoutOther skips decoding the other key, which the gateway's
 // flows never read.
 //
+// A hit path refreshes what it finds: LookupTouch and LookupUpdateTCP
+// look up, test expiry and refresh in one call (the gateway's flows and
+// the NAT64's sessions made three: Lookup, Expired, Touch or UpdateTCP).
+// The refresh decides from the lookup's snapshot: a session seen in the
+// current tick is not expired (age 0) and, unless the packet moves its TCP
+// state or class, needs no write, so the common hit reads the entry once
+// and writes nothing; otherwise it writes as Touch or UpdateTCP do. An
+// expired session is reported (HitExpired) and not written.
+//
 // # Why it is correct without locks
 //
 // Every word of both arrays is read and written only with sync/atomic
@@ -177,6 +186,17 @@
 //     so they can never touch a later incarnation of the entry. SetValue
 //     gives the session a new seq: holders of the old handle get false and
 //     look up again.
+//   - LookupTouch and LookupUpdateTCP are a lookup followed by Touch or
+//     UpdateTCP on the handle it returned, so the two arguments above
+//     cover them; what they add is the case where they write nothing.
+//     That decision is made on the snapshot, a consistent read of w0 at
+//     the seqlock reader's first load (validated by the second): had the
+//     packet's update been made atomically at that point of the total
+//     order, it would have stored w0 unchanged (same tick, same state and
+//     class), so skipping it is that execution. (The three calls were not
+//     atomic either: UpdateTCP read a w0 later than the lookup's.) When a
+//     write is needed it is Touch's or UpdateTCP's CAS loop, which
+//     re-reads w0 and recomputes from it.
 //
 // # Free entries
 //

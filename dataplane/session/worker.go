@@ -121,6 +121,99 @@ func (w *Worker) LookupPrepare(k *Key, p *Prepared, e *Entry) bool {
 // of a hit (the gateway's flows), it saves decoding the other key.
 func (w *Worker) LookupWithoutOther(k *Key, e *Entry) bool { return w.lookup(k, e, false) }
 
+// Hit is the outcome of a lookup that refreshes its session
+// (LookupTouch, LookupUpdateTCP).
+type Hit uint8
+
+const (
+	HitMiss    Hit = iota // no session has the key
+	HitLive               // a live session: e holds it as looked up, and it was refreshed
+	HitExpired            // a session that outlived its timeout and was not swept yet: e holds it, nothing was written
+)
+
+// LookupTouch is Lookup, Expired and Touch in one call, for a hit path:
+// it looks k up and, if the session is live at now, records that it was
+// seen now. e is the session as looked up (its LastSeen is the time
+// before this call). An expired session is reported as HitExpired and
+// left as it is (the caller may Delete it); counters are those of the
+// three calls (LookupHit for either kind of hit).
+func (w *Worker) LookupTouch(k *Key, e *Entry, now int64) Hit {
+	return w.lookupTouch(k, e, true, now)
+}
+
+// LookupTouchWithoutOther is LookupTouch without e.Other (see
+// LookupWithoutOther).
+func (w *Worker) LookupTouchWithoutOther(k *Key, e *Entry, now int64) Hit {
+	return w.lookupTouch(k, e, false, now)
+}
+
+// LookupUpdateTCP is Lookup, Expired and UpdateTCP(e.Handle, e.Dir,
+// flags, now) in one call: for a live session (HitLive) it runs the TCP
+// state machine for a packet with flags and returns the new state. e is
+// the session as looked up (e.State the state before the packet). If the
+// session changed meanwhile (deleted, value replaced) nothing is written
+// and the state returned is e.State. HitExpired and HitMiss as in
+// LookupTouch.
+func (w *Worker) LookupUpdateTCP(k *Key, e *Entry, flags uint8, now int64) (Hit, TCPState) {
+	return w.lookupUpdateTCP(k, e, true, flags, now)
+}
+
+// LookupUpdateTCPWithoutOther is LookupUpdateTCP without e.Other.
+func (w *Worker) LookupUpdateTCPWithoutOther(k *Key, e *Entry, flags uint8, now int64) (Hit, TCPState) {
+	return w.lookupUpdateTCP(k, e, false, flags, now)
+}
+
+// lookupTouch and lookupUpdateTCP are the four Lookup* above (two
+// functions, not one with a tcp flag: the NAT64's UDP hit paid 18
+// instructions for the flag's generality). A hit's snapshot already holds
+// everything the refresh decides on (class, state, last seen), so the
+// common case, a session seen earlier in the same tick whose TCP state
+// does not change, writes nothing and reads no word of the entry again:
+// no second call, bounds check, control word load or seq test (what
+// Expired then Touch or UpdateTCP cost per packet). Only a refresh that
+// must write goes back to the entry, with a CAS against the snapshot's
+// seq as Touch and UpdateTCP do (doc.go, "Why it is correct without
+// locks").
+func (w *Worker) lookupTouch(k *Key, e *Entry, other bool, now int64) Hit {
+	var x enc // not a Prepared: see encodeHash
+	if h, ok := w.t.encodeHash(k, &x); !ok || !w.t.find(&x, h, e, other) {
+		w.stats.LookupMiss++
+		return HitMiss
+	}
+	w.stats.LookupHit++
+	// Seen in this tick: age 0, never expired (every timeout is at least
+	// one tick), and nothing to write.
+	if tk := Ticks(now); e.LastSeen != tk {
+		if w.t.Expired(e, now) {
+			return HitExpired
+		}
+		w.touch(e.Handle, tk)
+	}
+	return HitLive
+}
+
+func (w *Worker) lookupUpdateTCP(k *Key, e *Entry, other bool, flags uint8, now int64) (Hit, TCPState) {
+	var x enc
+	if h, ok := w.t.encodeHash(k, &x); !ok || !w.t.find(&x, h, e, other) {
+		w.stats.LookupMiss++
+		return HitMiss, StateClosed
+	}
+	w.stats.LookupHit++
+	tk := Ticks(now)
+	if e.LastSeen != tk && w.t.Expired(e, now) {
+		return HitExpired, e.State
+	}
+	st, cls := NextTCPState(e.State, e.Dir, flags)
+	if st == e.State && (cls == ClassKeep || cls == e.Class && e.LastSeen == tk) {
+		// What UpdateTCP would store is the control word as looked up.
+		return HitLive, st
+	}
+	if st, ok := w.updateTCP(e.Handle, e.Dir, flags, tk); ok {
+		return HitLive, st
+	}
+	return HitLive, e.State
+}
+
 // Prepared is a key encoded in the table's stored form, with its hash:
 // what every operation on a Key computes first (about 50 instructions, a
 // tenth of a new NAT64 session's table work per key). A caller that looks
@@ -451,8 +544,12 @@ func (w *Worker) Touch(h Handle, now int64) bool {
 	if h.idx >= w.t.capacity {
 		return false
 	}
+	return w.touch(h, Ticks(now))
+}
+
+// touch is Touch of a valid handle, at tick tk.
+func (w *Worker) touch(h Handle, tk uint32) bool {
 	en := &w.t.entries[h.idx]
-	tk := Ticks(now)
 	for {
 		w0 := atomic.LoadUint64(&en[0])
 		if w0Seq(w0) != h.seq || !w0Live(w0) {
@@ -476,8 +573,12 @@ func (w *Worker) UpdateTCP(h Handle, dir Dir, flags uint8, now int64) (TCPState,
 	if h.idx >= w.t.capacity {
 		return StateClosed, false
 	}
+	return w.updateTCP(h, dir, flags, Ticks(now))
+}
+
+// updateTCP is UpdateTCP of a valid handle, at tick tk.
+func (w *Worker) updateTCP(h Handle, dir Dir, flags uint8, tk uint32) (TCPState, bool) {
 	en := &w.t.entries[h.idx]
-	tk := Ticks(now)
 	for {
 		w0 := atomic.LoadUint64(&en[0])
 		if w0Seq(w0) != h.seq || !w0Live(w0) {
