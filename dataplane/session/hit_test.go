@@ -2,11 +2,9 @@ package session_test
 
 import (
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"unsafe"
 
 	"xdpgw/dataplane/session"
 )
@@ -324,16 +322,4 @@ func testConcurrentRefresh(t *testing.T, nat bool) {
 		t.Fatal("refreshers never hit")
 	}
 	verifyQuiescent(t, tab, ids, nat)
-}
-
-// TestKeyLayout: decode stores a Key's ports, zone, protocol and family as
-// one word on little-endian machines, which needs them to be its last 8
-// bytes in this order.
-func TestKeyLayout(t *testing.T) {
-	var k session.Key
-	off := []uintptr{unsafe.Offsetof(k.SrcPort), unsafe.Offsetof(k.DstPort), unsafe.Offsetof(k.Zone),
-		unsafe.Offsetof(k.Proto), unsafe.Offsetof(k.Family), unsafe.Sizeof(k)}
-	if want := []uintptr{32, 34, 36, 38, 39, 40}; !slices.Equal(off, want) {
-		t.Fatalf("Key field offsets %v, want %v", off, want)
-	}
 }

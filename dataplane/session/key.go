@@ -3,7 +3,6 @@ package session
 import (
 	"encoding/binary"
 	"math/bits"
-	"unsafe"
 )
 
 // Family says how a Key's addresses are laid out. The table stores a key's
@@ -134,22 +133,16 @@ func valueOf(w1, w3, w4 uint64) Value {
 	return Value{uint32(w3 >> 32), uint32(w4), uint32(w4 >> 32)}
 }
 
-// decode is the inverse of encodeHash's encoding. On a little-endian
-// machine the Key's last 8 bytes (SrcPort, DstPort, Zone, Proto, Family)
-// are the meta word with its halves swapped, and are stored as one word:
-// 5 stores and their shifts become a rotate and a store, on every NAT64
-// hit (Lookup fills Other). Readers load the fields singly, and a load
-// inside a wider store forwards from it (the reverse of keyMeta's case).
+// decode is the inverse of encodeHash's encoding. The meta word's fields
+// are stored one by one: a Key is only 2-aligned, so one 8-byte store
+// over its last five fields (tried: a few instructions per NAT64 hit)
+// would be a misaligned pointer to the race detector's checkptr.
 func decode(meta, a, b uint64, c uint32, k *Key) {
-	if littleEndian {
-		*(*uint64)(unsafe.Pointer(&k.SrcPort)) = bits.RotateLeft64(meta, 32)
-	} else {
-		k.Zone = uint16(meta)
-		k.Proto = uint8(meta >> 16)
-		k.Family = Family(meta >> 24)
-		k.SrcPort = uint16(meta >> 32)
-		k.DstPort = uint16(meta >> 48)
-	}
+	k.Zone = uint16(meta)
+	k.Proto = uint8(meta >> 16)
+	k.Family = Family(meta >> 24)
+	k.SrcPort = uint16(meta >> 32)
+	k.DstPort = uint16(meta >> 48)
 	binary.LittleEndian.PutUint64(k.Src[0:8], a)
 	binary.LittleEndian.PutUint64(k.Src[8:16], b)
 	binary.LittleEndian.PutUint64(k.Dst[0:8], uint64(c))
