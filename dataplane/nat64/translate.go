@@ -139,12 +139,7 @@ func frameL3(f *Frame, p *packet.Parsed, version uint8) (l3, end int, ok bool) {
 // (a call to memmove for 14 bytes cost about 30 instructions a packet).
 func moveL2(buf []byte, from, to, n int, etherType uint16) {
 	if n == packet.EthernetSize && (to-from >= n || from-to >= n) {
-		src := (*[packet.EthernetSize]byte)(buf[from:])
-		dst := (*[packet.EthernetSize]byte)(buf[to:])
-		lo, hi := binary.LittleEndian.Uint64(src[0:8]), binary.LittleEndian.Uint64(src[6:14])
-		binary.LittleEndian.PutUint64(dst[0:8], lo)
-		binary.LittleEndian.PutUint64(dst[6:14], hi)
-		binary.BigEndian.PutUint16(dst[12:14], etherType)
+		moveEth(buf, from, to, etherType)
 		return
 	}
 	copy(buf[to:to+n], buf[from:from+n])

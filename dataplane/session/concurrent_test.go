@@ -101,32 +101,7 @@ func testConcurrentNoTornReads(t *testing.T, nat bool) {
 	var stop atomic.Bool
 	var rwg, wwg sync.WaitGroup
 	checked := readers(t, tab, 2, ids, nat, &stop, &rwg)
-	for wi := range 2 {
-		w := tab.NewWorker()
-		wwg.Add(1)
-		go func() {
-			defer wwg.Done()
-			rng := rand.New(rand.NewPCG(uint64(wi), 1))
-			for range ops() {
-				f, r := racyKeys(rng.Uint32N(ids), wi, nat)
-				var e session.Entry
-				switch op := rng.IntN(4); {
-				case !w.Lookup(&f, &e):
-					w.Insert(&f, &r, session.ClassTCPEstablished, session.StateEstablished, racyValue(&f, &r), 0)
-				case op == 0:
-					var kf, kr session.Key
-					if tab.Keys(e.Handle, &kf, &kr) {
-						w.SetValue(e.Handle, racyValue(&kf, &kr))
-					}
-				case op == 1:
-					w.UpdateTCP(e.Handle, e.Dir, session.FlagACK, int64(rng.IntN(100))*sec)
-				default:
-					w.Delete(e.Handle)
-				}
-				w.Flush()
-			}
-		}()
-	}
+	racyWriters(tab, ids, nat, 1, &wwg)
 	wwg.Wait()
 	stop.Store(true)
 	rwg.Wait()
@@ -293,4 +268,36 @@ func testConcurrentSameKey(t *testing.T, variant string, nat bool) {
 		t.Errorf("sessions created = %d (%d + %d), want %d", got, won[0].Load(), won[1].Load(), ids)
 	}
 	verifyQuiescent(t, tab, ids, nat)
+}
+
+// racyWriters starts two writers that insert, replace the value of, update
+// the TCP state of and delete sessions of one key space (racyKeys), seeded
+// with seed, for ops() operations each.
+func racyWriters(tab *session.Table, ids uint32, nat bool, seed uint64, wg *sync.WaitGroup) {
+	for wi := range 2 {
+		w := tab.NewWorker()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(wi), seed))
+			for range ops() {
+				f, r := racyKeys(rng.Uint32N(ids), wi, nat)
+				var e session.Entry
+				switch op := rng.IntN(4); {
+				case !w.Lookup(&f, &e):
+					w.Insert(&f, &r, session.ClassTCPEstablished, session.StateEstablished, racyValue(&f, &r), 0)
+				case op == 0:
+					var kf, kr session.Key
+					if tab.Keys(e.Handle, &kf, &kr) {
+						w.SetValue(e.Handle, racyValue(&kf, &kr))
+					}
+				case op == 1:
+					w.UpdateTCP(e.Handle, e.Dir, session.FlagACK, int64(rng.IntN(100))*sec)
+				default:
+					w.Delete(e.Handle)
+				}
+				w.Flush()
+			}
+		}()
+	}
 }

@@ -289,32 +289,7 @@ func testConcurrentRefresh(t *testing.T, nat bool) {
 			}
 		}()
 	}
-	for wi := range 2 {
-		w := tab.NewWorker()
-		wwg.Add(1)
-		go func() {
-			defer wwg.Done()
-			rng := rand.New(rand.NewPCG(uint64(wi), 4))
-			for range ops() {
-				f, r := racyKeys(rng.Uint32N(ids), wi, nat)
-				var e session.Entry
-				switch op := rng.IntN(4); {
-				case !w.Lookup(&f, &e):
-					w.Insert(&f, &r, session.ClassTCPEstablished, session.StateEstablished, racyValue(&f, &r), 0)
-				case op == 0:
-					var kf, kr session.Key
-					if tab.Keys(e.Handle, &kf, &kr) {
-						w.SetValue(e.Handle, racyValue(&kf, &kr))
-					}
-				case op == 1:
-					w.UpdateTCP(e.Handle, e.Dir, session.FlagACK, int64(rng.IntN(100))*sec)
-				default:
-					w.Delete(e.Handle)
-				}
-				w.Flush()
-			}
-		}()
-	}
+	racyWriters(tab, ids, nat, 4, &wwg)
 	wwg.Wait()
 	stop.Store(true)
 	rwg.Wait()
