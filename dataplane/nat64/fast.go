@@ -2,6 +2,7 @@ package nat64
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"xdpgw/dataplane/packet"
 )
@@ -138,13 +139,15 @@ func v4ToV6Fast(f *Frame, p *packet.Parsed, a *Addrs, c *Config, l3 int, ip pack
 }
 
 // fold is the folded 16-bit one's complement sum of the 16-bit words
-// summed into s (RFC 1071).
+// summed into s (RFC 1071). Each half is added to the other with its
+// end-around carry by one add of the word and its rotation (Linux's
+// csum_fold): the high half of s + rot(s) is hi + lo + carry(hi + lo).
+// Two rotations instead of four shift-mask-add folds, same result (zero
+// only for s == 0, otherwise the value in 1..0xffff congruent to s modulo
+// 0xffff); 2-3 folds a translated packet.
 func fold(s uint64) uint16 {
-	s = (s >> 32) + (s & 0xffffffff)
-	s = (s >> 16) + (s & 0xffff)
-	s = (s >> 16) + (s & 0xffff)
-	s = (s >> 16) + (s & 0xffff)
-	return uint16(s)
+	t := uint32((s + bits.RotateLeft64(s, 32)) >> 32)
+	return uint16((t + bits.RotateLeft32(t, 16)) >> 16)
 }
 
 // l4Checksum updates the checksum of a whole TCP or UDP header (seg
