@@ -120,7 +120,9 @@ func frameL3(f *Frame, p *packet.Parsed, version uint8) (l3, end int, ok bool) {
 	if p.Status != packet.DecodeOK || p.IPVersion != version {
 		return 0, 0, false
 	}
-	if f.Off < 0 || f.Len < 0 || f.Off > len(f.Buf) || f.Len > len(f.Buf)-f.Off {
+	// Unsigned: a negative Off or Len wraps above any length, so two
+	// compares do the four tests (0 <= Off <= len, 0 <= Len <= len-Off).
+	if uint(f.Off) > uint(len(f.Buf)) || uint(f.Len) > uint(len(f.Buf)-f.Off) {
 		return 0, 0, false
 	}
 	// The EtherType sits in the two bytes before the IP header (Ethernet
@@ -139,7 +141,7 @@ func frameL3(f *Frame, p *packet.Parsed, version uint8) (l3, end int, ok bool) {
 // (a call to memmove for 14 bytes cost about 30 instructions a packet).
 func moveL2(buf []byte, from, to, n int, etherType uint16) {
 	if n == packet.EthernetSize && (to-from >= n || from-to >= n) {
-		moveEth(buf, from, to, etherType)
+		moveEth((*[packet.EthernetSize]byte)(buf[from:]), (*[packet.EthernetSize]byte)(buf[to:]), etherType)
 		return
 	}
 	copy(buf[to:to+n], buf[from:from+n])

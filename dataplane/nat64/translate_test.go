@@ -379,6 +379,32 @@ func TestRefusals(t *testing.T) {
 		}
 		eq(t, "frame", buf, udp4)
 	})
+	t.Run("frame bounds", func(t *testing.T) {
+		// frameL3's unsigned compares: a negative or too large Off or
+		// Len is refused, not sliced.
+		bad := func(f *nat64.Frame) [][2]int {
+			n := len(f.Buf)
+			return [][2]int{{-1, f.Len}, {f.Off, -1}, {-64, 64}, {n + 1, 0}, {f.Off, n - f.Off + 1}, {n, 1}}
+		}
+		f := frameOf(udp4)
+		p := parse(f)
+		for _, c := range bad(f) {
+			g := *f
+			g.Off, g.Len = c[0], c[1]
+			if _, r := nat64.V4ToV6(&g, p, &back4to6, nil, nil); r != nat64.ResultMalformed {
+				t.Errorf("V4ToV6 Off %d Len %d = %v", g.Off, g.Len, r)
+			}
+		}
+		f6 := frameOf(v6Frame(t, ip6, nil, udpDgram(t, ip6, 1, 2, 3)))
+		p6 := parse(f6)
+		for _, c := range bad(f6) {
+			g := *f6
+			g.Off, g.Len = c[0], c[1]
+			if r := nat64.V6ToV4(&g, p6, &out6to4, nil); r != nat64.ResultMalformed {
+				t.Errorf("V6ToV4 Off %d Len %d = %v", g.Off, g.Len, r)
+			}
+		}
+	})
 	t.Run("decode status not ok", func(t *testing.T) {
 		f := frameOf(udp4)
 		p := parse(f)

@@ -303,6 +303,24 @@ func (t *Table) match(idx uint32, k *enc, out *Entry, other bool) bool {
 			return false
 		}
 		w4 := atomic.LoadUint64(&en[4])
+		if w0Seq(atomic.LoadUint64(&en[0])) != w0Seq(w0) {
+			continue // torn: a writer came and went
+		}
+		// The words are a consistent snapshot: out is filled from them
+		// after the loop's last branch, so the retry loop's own state
+		// is not kept across the stores (it was spilled to the stack).
+		// Element by element: a Value returned by valueOf went through
+		// a stack temporary here.
+		if Family(w1>>famShift) == FamilyIPv4 {
+			out.Value[0], out.Value[1], out.Value[2] = uint32(w3>>32), uint32(w4), uint32(w4>>32)
+		} else {
+			out.Value[0], out.Value[1], out.Value[2] = 0, 0, 0
+		}
+		out.Handle = Handle{idx: idx, seq: w0Seq(w0)}
+		out.Dir = dir
+		out.State = w0State(w0)
+		out.Class = Class(w0Class(w0) - 1)
+		out.LastSeen = w0Seen(w0)
 		if !other {
 			// Leave Other as it was.
 		} else if dir == DirForward {
@@ -313,15 +331,6 @@ func (t *Table) match(idx uint32, k *enc, out *Entry, other bool) bool {
 		} else {
 			decode(w1, w3, w4, uint32(w5), &out.Other)
 		}
-		out.Value = valueOf(w1, w3, w4)
-		if w0Seq(atomic.LoadUint64(&en[0])) != w0Seq(w0) {
-			continue // torn: a writer came and went
-		}
-		out.Handle = Handle{idx: idx, seq: w0Seq(w0)}
-		out.Dir = dir
-		out.State = w0State(w0)
-		out.Class = Class(w0Class(w0) - 1)
-		out.LastSeen = w0Seen(w0)
 		return true
 	}
 	return false
