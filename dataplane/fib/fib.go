@@ -121,18 +121,9 @@ func (t *Table) Lookup4(dst [4]byte) (nh *NextHop, ok bool) {
 	a := uint(dst[0])<<24 | uint(dst[1])<<16 | uint(dst[2])<<8 | uint(dst[3])
 	var e uint32
 	if t.v4big {
-		// Branch-free descent: a terminal selects chunk 0, a dummy, so
-		// that no branch depends on a load that may miss the cache and
-		// the CPU keeps many lookups in flight. m is all ones when e is
-		// a pointer (bit 31 sign-extended), else zero.
-		c := t.v4chunks
-		e = (*[bigRoot]uint32)(t.v4root)[a>>16]
-		m := uint(int32(e) >> 31)
-		e2 := c[(uint(e&idxMask)&m)<<8|(a>>8)&0xff]
-		e ^= (e ^ e2) & uint32(m)
-		m = uint(int32(e) >> 31)
-		e3 := c[(uint(e&idxMask)&m)<<8|a&0xff]
-		e ^= (e ^ e3) & uint32(m)
+		// Branch-free descent (last16), so that the CPU keeps many
+		// lookups in flight.
+		e = last16(t.v4chunks, (*[bigRoot]uint32)(t.v4root)[a>>16], a)
 	} else {
 		root := t.v4root
 		if len(root) < smallRoot {
@@ -144,19 +135,27 @@ func (t *Table) Lookup4(dst [4]byte) (nh *NextHop, ok bool) {
 			// above once the root has named a chunk (a table without
 			// IPv4 routes has no chunks, not even the dummy).
 			c := t.v4chunks
-			e = c[uint(e&idxMask)<<8|(a>>16)&0xff]
-			m := uint(int32(e) >> 31)
-			e2 := c[(uint(e&idxMask)&m)<<8|(a>>8)&0xff]
-			e ^= (e ^ e2) & uint32(m)
-			m = uint(int32(e) >> 31)
-			e3 := c[(uint(e&idxMask)&m)<<8|a&0xff]
-			e ^= (e ^ e3) & uint32(m)
+			e = last16(c, c[uint(e&idxMask)<<8|(a>>16)&0xff], a)
 		}
 	}
 	if e == 0 {
 		return nil, false
 	}
 	return &t.nhs[e], true
+}
+
+// last16 descends from entry e (a pointer to the chunk of a's bits 8-15,
+// or a terminal) through the last two levels of address a, branch-free:
+// a terminal selects chunk 0, a dummy, so no branch depends on a load
+// that may miss the cache. m is all ones when e is a pointer (bit 31
+// sign-extended), else zero.
+func last16(c []uint32, e uint32, a uint) uint32 {
+	m := uint(int32(e) >> 31)
+	e2 := c[(uint(e&idxMask)&m)<<8|(a>>8)&0xff]
+	e ^= (e ^ e2) & uint32(m)
+	m = uint(int32(e) >> 31)
+	e3 := c[(uint(e&idxMask)&m)<<8|a&0xff]
+	return e ^ (e^e3)&uint32(m)
 }
 
 // Lookup6 returns the next hop of the longest prefix that contains dst. The
