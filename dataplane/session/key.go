@@ -182,28 +182,14 @@ func (s *hashSeeds) hash(e *enc) uint64 {
 }
 
 // prepare puts k in its stored form with its hash into p, for table t
-// (false, and p invalid, for a family the table cannot store): encodeHash
-// written into a Prepared (a wrapper around it cost 20 instructions a
-// key).
+// (false, and p invalid, for a family the table cannot store).
 func (t *Table) prepare(k *Key, p *Prepared) bool {
-	var a, b, amask uint64
-	switch k.Family {
-	case FamilyIPv4:
-		a, b, amask = uint64(binary.LittleEndian.Uint32(k.Src[0:4])), 0, 0xffffffff
-	case FamilyNAT64:
-		a, b, amask = binary.LittleEndian.Uint64(k.Src[0:8]), binary.LittleEndian.Uint64(k.Src[8:16]), ^uint64(0)
-	default:
+	h, ok := t.encodeHash(k, &p.x)
+	if !ok {
 		p.seed = 0
 		return false
 	}
-	c := binary.LittleEndian.Uint32(k.Dst[0:4])
-	meta := keyMeta(k)
-	p.x.meta, p.x.a, p.x.b, p.x.amask, p.x.c, p.x.fam = meta, a, b, amask, c, k.Family
-	s := &t.seeds
-	h1 := mum(meta^s[0], a^s[1])
-	h2 := mum(b^s[2], uint64(c)^s[3])
-	p.h = mum(h1^s[4], h2^s[5])
-	p.seed = s[0]
+	p.h, p.seed = h, t.seeds[0]
 	return true
 }
 
