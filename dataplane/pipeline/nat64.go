@@ -299,12 +299,13 @@ func (w *Worker) nat64Out(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	// when a new session needs its keys). Written out here and in
 	// nat64In: a shared function cost 27 instructions a packet.
 	hit, st := session.HitMiss, session.StateClosed
-	if w.sw == nil {
-	} else if p.Proto == packet.ProtoTCP {
-		hit, st = w.sw.LookupUpdateTCP(k, e, p.TCPFlags, w.now)
-	} else {
-		// Not TCP: the state is CLOSED and stays so.
-		hit = w.sw.LookupTouch(k, e, w.now)
+	if w.sw != nil {
+		if p.Proto == packet.ProtoTCP {
+			hit, st = w.sw.LookupUpdateTCP(k, e, p.TCPFlags, w.now)
+		} else {
+			// Not TCP: the state is CLOSED and stays so.
+			hit = w.sw.LookupTouch(k, e, w.now)
+		}
 	}
 	if hit == session.HitLive {
 		tW = addr4(&e.Other.Dst)
@@ -671,11 +672,12 @@ func (w *Worker) nat64In(f *Frame, in *PortInfo, n *NAT64, data []byte) {
 	var xport uint16
 	e := &w.ent
 	hit, st := session.HitMiss, session.StateClosed // see nat64Out
-	if w.sw == nil {
-	} else if p.Proto == packet.ProtoTCP {
-		hit, st = w.sw.LookupUpdateTCP(k, e, p.TCPFlags, w.now)
-	} else {
-		hit = w.sw.LookupTouch(k, e, w.now)
+	if w.sw != nil {
+		if p.Proto == packet.ProtoTCP {
+			hit, st = w.sw.LookupUpdateTCP(k, e, p.TCPFlags, w.now)
+		} else {
+			hit = w.sw.LookupTouch(k, e, w.now)
+		}
 	}
 	if hit == session.HitLive {
 		x6, xport = e.Other.Src, e.Other.SrcPort

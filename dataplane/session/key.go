@@ -123,14 +123,17 @@ func revAddrs(w2, w3, w5 uint64) (src, dst uint32) {
 	return shared, own
 }
 
-// valueOf is the value stored with a forward key of meta w1: in the upper
+// setValue sets v to the value stored with a forward key of meta w1: in the upper
 // half of word 3 and in word 4, which an IPv4 source leaves free; a
 // FamilyNAT64 entry has no room for one (its value is zero).
-func valueOf(w1, w3, w4 uint64) Value {
+func setValue(v *Value, w1, w3, w4 uint64) {
+	// Element by element: a Value built and assigned whole goes through a
+	// stack temporary on the lookup path.
 	if Family(w1>>famShift) != FamilyIPv4 {
-		return Value{}
+		v[0], v[1], v[2] = 0, 0, 0
+		return
 	}
-	return Value{uint32(w3 >> 32), uint32(w4), uint32(w4 >> 32)}
+	v[0], v[1], v[2] = uint32(w3>>32), uint32(w4), uint32(w4>>32)
 }
 
 // decode is the inverse of encodeHash's encoding. The meta word's fields

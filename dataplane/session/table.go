@@ -309,26 +309,20 @@ func (t *Table) match(idx uint32, k *enc, out *Entry, other bool) bool {
 		// The words are a consistent snapshot: out is filled from them
 		// after the loop's last branch, so the retry loop's own state
 		// is not kept across the stores (it was spilled to the stack).
-		// Element by element: a Value returned by valueOf went through
-		// a stack temporary here.
-		if Family(w1>>famShift) == FamilyIPv4 {
-			out.Value[0], out.Value[1], out.Value[2] = uint32(w3>>32), uint32(w4), uint32(w4>>32)
-		} else {
-			out.Value[0], out.Value[1], out.Value[2] = 0, 0, 0
-		}
+		setValue(&out.Value, w1, w3, w4)
 		out.Handle = Handle{idx: idx, seq: w0Seq(w0)}
 		out.Dir = dir
 		out.State = w0State(w0)
 		out.Class = Class(w0Class(w0) - 1)
 		out.LastSeen = w0Seen(w0)
-		if !other {
-			// Leave Other as it was.
-		} else if dir == DirForward {
+		switch { // without other, out.Other is left as it was
+		case !other:
+		case dir == DirForward:
 			rs, rd := revAddrs(w2, w3, w5)
 			decode(w2&^famMask|uint64(FamilyIPv4)<<famShift, uint64(rs), 0, rd, &out.Other)
-		} else if Family(w1>>famShift) == FamilyIPv4 {
+		case Family(w1>>famShift) == FamilyIPv4:
 			decode(w1, w3&0xffffffff, 0, uint32(w5), &out.Other)
-		} else {
+		default:
 			decode(w1, w3, w4, uint32(w5), &out.Other)
 		}
 		return true
@@ -638,7 +632,8 @@ func (t *Table) snapshot(idx uint32, fwd *Key, e *Entry) bool {
 		}
 		var f, r enc
 		t.keysOf(en, &f, &r)
-		v := valueOf(f.meta, atomic.LoadUint64(&en[3]), atomic.LoadUint64(&en[4]))
+		var v Value
+		setValue(&v, f.meta, atomic.LoadUint64(&en[3]), atomic.LoadUint64(&en[4]))
 		if atomic.LoadUint64(&en[0]) != w0 {
 			continue
 		}
