@@ -126,10 +126,7 @@ func (g *Gateway) TenantByKey(key uint32) (int, bool) {
 }
 
 // EIPByAddr returns the index of an elastic IP.
-func (g *Gateway) EIPByAddr(a [4]byte) (int, bool) {
-	i, ok := g.byEIP.Get(be32(a))
-	return int(i), ok
-}
+func (g *Gateway) EIPByAddr(a [4]byte) (int, bool) { return g.eipByWord(word4(&a)) }
 
 // eipByWord is EIPByAddr for an addr4 word.
 func (g *Gateway) eipByWord(a uint32) (int, bool) {
