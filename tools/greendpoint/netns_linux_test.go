@@ -234,12 +234,21 @@ func (p *proc) stop(tb testing.TB) map[string]uint64 {
 	return c
 }
 
-func ping(ns string, args ...string) error {
+// ping runs ping in ns and returns how many replies it received (ping
+// succeeds with at least one: under load a reply may miss its -W wait, so
+// counters are checked against the replies, not the requests).
+func ping(ns string, args ...string) (int, error) {
 	out, err := exec.Command("ip", append([]string{"netns", "exec", ns, "ping"}, args...)...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("ping %s: %v\n%s", strings.Join(args, " "), err, out)
+		return 0, fmt.Errorf("ping %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return nil
+	// "3 packets transmitted, 3 received, ..."
+	for _, f := range strings.Split(string(out), ", ") {
+		if n, ok := strings.CutSuffix(f, " received"); ok {
+			return strconv.Atoi(n)
+		}
+	}
+	return 0, fmt.Errorf("ping %s: no reply count in\n%s", strings.Join(args, " "), out)
 }
 
 func endpointArgs(local, remote, addr, addr6 string, extra ...string) []string {
@@ -263,10 +272,11 @@ func TestNamespaces(t *testing.T) {
 	top := t // owns the endpoints that subtests restart
 
 	t.Run("ping", func(t *testing.T) {
-		if err := ping(nsA, "-c", "3", "-W", "1", tunB); err != nil {
+		n, err := ping(nsA, "-c", "3", "-W", "1", tunB)
+		if err != nil {
 			t.Fatalf("%v\nendpoint a:\n%s\nendpoint b:\n%s", err, a.logs(), b.logs())
 		}
-		if c := b.counters(t); c["rx_packets"] < 3 || c["tx_packets"] < 3 {
+		if c := b.counters(t); c["rx_packets"] < uint64(n) || c["tx_packets"] < uint64(n) {
 			t.Errorf("endpoint b counters after ping: %v", c)
 		}
 		if !strings.Contains(b.logs(), "msg=rx") {
@@ -274,14 +284,14 @@ func TestNamespaces(t *testing.T) {
 		}
 	})
 	t.Run("ping6", func(t *testing.T) {
-		if err := ping(nsA, "-6", "-c", "2", "-W", "1", tun6B); err != nil {
+		if _, err := ping(nsA, "-6", "-c", "2", "-W", "1", tun6B); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("full mtu", func(t *testing.T) {
 		// 1444 bytes of ICMP data make a 1472-byte inner packet, the keyed
 		// tunnel's MTU, and a 1500-byte outer packet: the veth's MTU.
-		if err := ping(nsA, "-c", "2", "-W", "1", "-M", "do", "-s", "1444", tunB); err != nil {
+		if _, err := ping(nsA, "-c", "2", "-W", "1", "-M", "do", "-s", "1444", tunB); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -293,18 +303,19 @@ func TestNamespaces(t *testing.T) {
 		b.stop(t)
 		b = startEndpoint(t, top, bin, nsB, endpointArgs(underB, underA, tunB, tun6B, "--key", "1000", "--csum")...)
 		before := a.counters(t)
-		if err := ping(nsA, "-c", "3", "-W", "1", tunB); err != nil {
+		n, err := ping(nsA, "-c", "3", "-W", "1", tunB)
+		if err != nil {
 			t.Fatal(err)
 		}
 		after := a.counters(t)
-		if after["rx_packets"]-before["rx_packets"] < 3 || after["bad_checksum"] != 0 {
+		if after["rx_packets"]-before["rx_packets"] < uint64(n) || after["bad_checksum"] != 0 {
 			t.Errorf("endpoint a counters: before %v, after %v", before, after)
 		}
 	})
 	t.Run("key mismatch", func(t *testing.T) {
 		b.stop(t)
 		b = startEndpoint(t, top, bin, nsB, endpointArgs(underB, underA, tunB, tun6B, "--key", "2000")...)
-		if err := ping(nsA, "-c", "3", "-W", "1", tunB); err == nil {
+		if _, err := ping(nsA, "-c", "3", "-W", "1", tunB); err == nil {
 			t.Fatal("ping crossed a tunnel whose ends have keys 1000 and 2000")
 		}
 		c := b.counters(t)
