@@ -74,23 +74,25 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 		actions: make([]Action, len(rules)),
 		names:   make([]string, len(rules)),
 		hits:    make([]atomic.Uint64, len(rules)+1),
-		cands:   []uint32{0}, // an empty list, never referred to
 	}
 	for i := range rules {
 		rs.actions[i] = rules[i].Action
 		rs.names[i] = rules[i].Name
 	}
 	b := &builder{
-		rs:     rs,
-		memo:   make(map[string]ref),
-		budget: budgetBase + budgetPerRule*len(rules),
+		rs:        rs,
+		memo:      make(map[string]ref),
+		single:    make(map[int32]ref),
+		flagsMemo: make(map[string]ref),
+		budget:    budgetBase + budgetPerRule*len(rules),
 	}
 	b.shadowed = duplicates(rules)
 	for f := range rs.fam {
 		b.family(rules, f)
 	}
+	rs.ms = nil // copied into the leaves
 	b.shrink()
-	if len(rs.nodes) > refMask || len(rs.cands) > refMask || len(rs.ms) >= refVerdict-refSingle {
+	if len(rs.nodes) > refMask || len(rs.lms) > refMask || len(rs.flagTab) > refMask {
 		return nil, ErrTooMany // beyond what a ref can address
 	}
 	return rs, nil
@@ -150,7 +152,11 @@ type builder struct {
 	// anyProto marks the matchers of AnyProto rules.
 	anyProto []bool
 	memo     map[string]ref
-	budget   int
+	// single holds the leaf of each matcher alone, once made;
+	// flagsMemo the flags leaf of each set (setKey), once made.
+	single    map[int32]ref
+	flagsMemo map[string]ref
+	budget    int
 	// shadowed marks rules whose conditions equal an earlier rule's: they
 	// can never be the first match, so they are left out of the trees.
 	shadowed []bool
@@ -562,19 +568,60 @@ func (b *builder) leaf(set []int32, path uint8) ref {
 			break
 		}
 	}
-	switch len(set) {
-	case 0:
+	if len(set) == 0 {
 		return refEmpty
-	case 1:
-		return refSingle | ref(set[0])
 	}
-	off := ref(len(rs.cands))
-	rs.cands = append(rs.cands, uint32(len(set)))
+	if b.flagsOnly(set) {
+		return b.flagsLeaf(set)
+	}
+	if len(set) == 1 && b.single[set[0]] != 0 {
+		return b.single[set[0]]
+	}
+	off := ref(len(rs.lms))
 	for _, m := range set {
-		rs.cands = append(rs.cands, uint32(m))
+		rs.lms = append(rs.lms, rs.ms[m])
 	}
+	rs.lms[len(rs.lms)-1].flags |= mLast
 	b.budget -= len(set)
-	return refList | off
+	if len(set) == 1 {
+		b.single[set[0]] = refLeaf | off
+	}
+	return refLeaf | off
+}
+
+// flagsOnly reports whether every matcher of set sets no condition but on
+// TCP flags.
+func (b *builder) flagsOnly(set []int32) bool {
+	for _, m := range set {
+		if b.free[m]&(1<<nDims-1) != 1<<nDims-1 || b.rs.ms[m].flags&mExt != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// flagsLeaf returns the flags leaf of set (flagsOnly): for each value of
+// the TCP flags byte, the verdict of the first rule of set it matches.
+func (b *builder) flagsLeaf(set []int32) ref {
+	k := setKey(set, 0)
+	if r, ok := b.flagsMemo[k]; ok {
+		return r
+	}
+	rs := b.rs
+	off := ref(len(rs.flagTab))
+	for f := range 256 {
+		v := uint32(noRule << 2)
+		for _, m := range set {
+			if x := &rs.ms[m]; uint8(f)&x.mask == x.want {
+				v = uint32(x.rule)<<2 | uint32(x.act)
+				break
+			}
+		}
+		rs.flagTab = append(rs.flagTab, v)
+	}
+	b.budget -= 64 // 1 KiB, as much as 64 records
+	b.flagsMemo[k] = refFlags | off
+	return refFlags | off
 }
 
 // cut is a candidate split of a set along one dimension.
@@ -804,8 +851,8 @@ func (b *builder) shrink() {
 	rs.recs = slices.Clip(rs.recs)
 	rs.recs32 = slices.Clip(rs.recs32)
 	rs.radix = slices.Clip(rs.radix)
-	rs.cands = slices.Clip(rs.cands)
-	rs.ms = slices.Clip(rs.ms)
+	rs.lms = slices.Clip(rs.lms)
+	rs.flagTab = slices.Clip(rs.flagTab)
 	rs.xms = slices.Clip(rs.xms)
 	rs.pfx = slices.Clip(rs.pfx)
 	rs.ports = slices.Clip(rs.ports)

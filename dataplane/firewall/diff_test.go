@@ -396,6 +396,54 @@ func TestDifferentialVerdicts(t *testing.T) {
 	}
 }
 
+// TestDifferentialFlags checks the leaves that are tables over the TCP
+// flags (rules with no condition but the protocol and TCP flags, such as
+// "accept TCP ACK"), with every flags value: alone, several of them in
+// one leaf (the first whose mask and want match wins), and behind
+// lower-numbered port and source rules in other trees of the class.
+func TestDifferentialFlags(t *testing.T) {
+	for seed := range 6 {
+		t.Run(strconv.Itoa(seed), func(t *testing.T) {
+			g := newGen(uint64(seed) + 500)
+			var rules []firewall.Rule
+			for i := range 40 + 40*seed {
+				r := firewall.Rule{Action: firewall.Action(g.r.IntN(3)), Proto: firewall.ProtoTCP}
+				switch {
+				case i%7 == 3 || seed == 0: // flags only
+					r.TCPFlagsMask = uint8(1 + g.r.IntN(255))
+					r.TCPFlagsWant = uint8(g.r.IntN(256)) & r.TCPFlagsMask
+				case i%2 == 0:
+					p := g.port()
+					r.DstPorts = []firewall.PortRange{{Lo: p, Hi: p}}
+				default:
+					r.AnyProto, r.Proto = true, 0
+					r.Src = []netip.Prefix{g.prefix()}
+				}
+				rules = append(rules, r)
+			}
+			def := firewall.Action(seed % 3)
+			rs, err := firewall.Compile(rules, def)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rs.Stats().FlagLeaves == 0 {
+				t.Fatalf("no flags leaf in %+v", rs.Stats())
+			}
+			for range 300 {
+				p := g.packet(rules)
+				p.Proto = firewall.ProtoTCP
+				for f := range 256 {
+					p.TCPFlags = uint8(f)
+					wa, wr := refClassify(rules, def, &p)
+					if ga, gr := rs.Classify(&p); wa != ga || wr != gr {
+						t.Fatalf("packet %+v: Classify = (%v, %d), want (%v, %d)", p, ga, gr, wa, wr)
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestDifferentialBuckets compares Classify with the oracle at every bound
 // of nodes with a radix index whose buckets hold a few bounds each (the
 // records of a ranged bucket, the node's last record and what follows it

@@ -54,6 +54,7 @@ type matcher struct {
 const (
 	mICMP = 1 << iota // icmp is a condition
 	mExt              // the rule is checked by xms[src]
+	mLast             // the last matcher of its leaf (RuleSet.lms)
 )
 
 // xmatcher is the general form of a rule for one address family. Empty
@@ -71,9 +72,14 @@ type xmatcher struct {
 //
 //	00   nodes[ref]
 //	01   (radix entries only) bounds lo..lo+n of the bucket, see node
-//	10   a leaf of several candidates: cands[off] is their number n,
-//	     cands[off+1:off+1+n] their matchers sorted by rule
-//	110  a leaf of one candidate: ms[ref&refMask]
+//	10   a leaf: its candidates' matchers, sorted by rule, are the run
+//	     lms[ref&refMask:] up to the first with mLast set (copies, so
+//	     that a leaf is one run of lines, not an index list whose every
+//	     entry is a cache miss into the rule set's matchers)
+//	110  a flags leaf: every candidate sets no condition but on TCP
+//	     flags, so the leaf is a table of 256 packed verdicts indexed by
+//	     the packet's flags, flagTab[ref&refMask+flags] (no matcher read,
+//	     no branch; "accept TCP ACK" rules)
 //	111  a verdict: every packet that reaches it matches one rule; the
 //	     low 29 bits are rule<<2 | action (packed), no matcher is read
 //	     (a rule with no condition but on the dimension of the node
@@ -85,8 +91,8 @@ type ref = uint32
 
 const (
 	refRanged  = 1 << 30
-	refList    = 2 << 30
-	refSingle  = 3 << 30
+	refLeaf    = 2 << 30
+	refFlags   = 3 << 30
 	refVerdict = 7 << 29
 	refMask    = 1<<30 - 1
 	refEmpty   = refVerdict | noRule<<2
@@ -177,18 +183,19 @@ type RuleSet struct {
 	names   []string
 	hits    []atomic.Uint64 // per rule, then the default policy
 
-	fam    [2]family // IPv4, IPv6
-	trees  []tree
-	nodes  []node
-	recs   []rec
-	recs32 []rec32
-	radix  []ref
-	cands  []uint32
-	ms     []matcher
-	xms    []xmatcher
-	pfx    []pfx
-	ports  []PortRange
-	icmps  []uint8
+	fam     [2]family // IPv4, IPv6
+	trees   []tree
+	nodes   []node
+	recs    []rec
+	recs32  []rec32
+	radix   []ref
+	lms     []matcher // leaves: runs of matchers (ref)
+	flagTab []uint32  // flags leaves: 256 packed verdicts each (ref)
+	ms      []matcher // one per rule and family (build only; nil after)
+	xms     []xmatcher
+	pfx     []pfx
+	ports   []PortRange
+	icmps   []uint8
 }
 
 // key is a packet reduced to what the decision nodes and leaves read.
@@ -237,6 +244,10 @@ func (rs *RuleSet) Classify(p *Packet) (a Action, rule int32) {
 			best = min(best, r&packedMask)
 			continue
 		}
+		if r >= refFlags {
+			best = min(best, rs.flagTab[r&refMask+uint32(k.flags)])
+			continue
+		}
 		if m := rs.scan(r, &k, int32(best>>2)); m != nil {
 			best = uint32(m.rule)<<2 | uint32(m.act)
 		}
@@ -250,24 +261,18 @@ func (rs *RuleSet) Classify(p *Packet) (a Action, rule int32) {
 // scan returns the first candidate of leaf r below best that matches k,
 // or nil.
 func (rs *RuleSet) scan(r ref, k *key, best int32) *matcher {
-	if r >= refSingle {
-		if m := &rs.ms[r&refMask]; m.rule < best && rs.match(m, k) {
-			return m
-		}
-		return nil
-	}
-	off := r & refMask
-	n := rs.cands[off]
-	for _, c := range rs.cands[off+1 : off+1+n] {
-		m := &rs.ms[c]
+	for i := r & refMask; ; i++ {
+		m := &rs.lms[i]
 		if m.rule >= best {
-			break // candidates are sorted by rule
+			return nil // candidates are sorted by rule
 		}
 		if rs.match(m, k) {
 			return m
 		}
+		if m.flags&mLast != 0 {
+			return nil
+		}
 	}
-	return nil
 }
 
 // child returns the child of interior node nd for key x.

@@ -12,6 +12,7 @@ type Stats struct {
 	Candidates int // leaf entries: rules times their replication
 	MaxLeaf    int // longest candidate list of a leaf (the worst-case scan)
 	MaxDepth   int // most decision nodes on a path
+	FlagLeaves int // leaves that are tables over the TCP flags
 	Bytes      int // memory of the compiled arrays, excluding rule names
 }
 
@@ -24,11 +25,17 @@ func (rs *RuleSet) Stats() Stats {
 			return
 		}
 		leaves[r] = true
-		n := 1
-		if r == refEmpty {
-			n = 0
-		} else if r < refSingle {
-			n = int(rs.cands[r&refMask])
+		n := 0
+		if r&^refMask == refFlags {
+			s.FlagLeaves++
+		}
+		if r < refFlags { // a flags leaf or a verdict has no candidates
+			for i := r & refMask; ; i++ {
+				n++
+				if rs.lms[i].flags&mLast != 0 {
+					break
+				}
+			}
 		}
 		s.Leaves++
 		s.Candidates += n
@@ -59,8 +66,8 @@ func (rs *RuleSet) Stats() Stats {
 		len(rs.trees)*int(unsafe.Sizeof(tree{})) +
 		len(rs.nodes)*int(unsafe.Sizeof(node{})) +
 		len(rs.recs)*int(unsafe.Sizeof(rec{})) + len(rs.recs32)*int(unsafe.Sizeof(rec32{})) +
-		len(rs.radix)*4 + len(rs.cands)*4 +
-		len(rs.ms)*int(unsafe.Sizeof(matcher{})) +
+		len(rs.radix)*4 +
+		len(rs.lms)*int(unsafe.Sizeof(matcher{})) + len(rs.flagTab)*4 +
 		len(rs.xms)*int(unsafe.Sizeof(xmatcher{})) +
 		len(rs.pfx)*int(unsafe.Sizeof(pfx{})) +
 		len(rs.ports)*int(unsafe.Sizeof(PortRange{})) + len(rs.icmps)
