@@ -693,7 +693,11 @@ func (b *builder) split(set []int32, depth int, path uint8) ref {
 		b.direct(&nd, bounds, kids)
 	} else {
 		b.records(&nd, bounds, kids)
-		if len(bounds) > radixMin && len(bounds) < 1<<rangedBits {
+		switch {
+		case len(bounds) <= radixMin || len(bounds) >= 1<<rangedBits:
+		case nd.kshift != wideRecs:
+			b.islands(&nd, bounds, kids)
+		default:
 			b.index(&nd, bounds, kids)
 		}
 	}
@@ -797,6 +801,58 @@ func (b *builder) index(nd *node, bounds []uint64, kids []ref) {
 	b.budget -= buckets / 2 // an entry is a quarter of a record
 }
 
+// islands builds the island index of a node with 8-byte records (node):
+// islandsPerBound buckets per bound (at most 2^16) over the span of the
+// bounds, each an island: after joining adjacent intervals of the bucket
+// with the same child, a bucket of one child, of two, or of three whose
+// outer two are the same (a prefix or a port inside the bucket, the
+// common case) is "keys in [lo, lo+width) take in, others out"; any other
+// bucket keeps a ranged entry in out (width 0), searched as before.
+func (b *builder) islands(nd *node, bounds []uint64, kids []ref) {
+	rs := b.rs
+	if len(rs.isl) == 0 {
+		rs.isl = append(rs.isl, island{}) // ioff 0 means "no index"
+	}
+	span := bounds[len(bounds)-1] - bounds[0]
+	nbits := min(16, bits.Len(uint(len(bounds)))+islandBits)
+	shift := max(0, bits.Len64(span)-nbits)
+	buckets := int(span>>shift) + 1
+	nd.base, nd.shift, nd.ioff, nd.nbk = bounds[0], uint8(shift), uint32(len(rs.isl)), uint32(buckets)
+	bucket := func(j int) int { return int((bounds[j] - bounds[0]) >> shift) }
+	var bs []uint32
+	var ks []ref
+	j := 0 // bounds in buckets below h
+	for h := range buckets {
+		lo := j
+		for j < len(bounds) && bucket(j) <= h {
+			j++
+		}
+		// The bucket's intervals: kids[lo] up to its first bound, ...,
+		// kids[j] after its last; join neighbours with the same child.
+		bs, ks = bs[:0], append(ks[:0], kids[lo])
+		for i := lo; i < j; i++ {
+			if kids[i+1] == ks[len(ks)-1] {
+				continue
+			}
+			bs = append(bs, uint32(bounds[i]>>nd.kshift))
+			ks = append(ks, kids[i+1])
+		}
+		var is island
+		switch {
+		case len(ks) == 1:
+			is.out = ks[0]
+		case len(ks) == 2: // in from the bound to the end of the key space
+			is = island{lo: bs[0], width: -bs[0], in: ks[1], out: ks[0]}
+		case len(ks) == 3 && ks[0] == ks[2]:
+			is = island{lo: bs[0], width: bs[1] - bs[0], in: ks[1], out: ks[0]}
+		default:
+			is.out = refRanged | ref(lo) | ref(min(j-lo, rangedMaxN))<<rangedBits
+		}
+		rs.isl = append(rs.isl, is)
+	}
+	b.budget -= 2 * buckets // an island is two records
+}
+
 // score computes the elementary intervals of set along d and how many
 // rules the largest one holds (maxCount) and all hold together (sum).
 func (b *builder) score(set []int32, d int) cut {
@@ -852,6 +908,7 @@ func (b *builder) shrink() {
 	rs.recs32 = slices.Clip(rs.recs32)
 	rs.radix = slices.Clip(rs.radix)
 	rs.lms = slices.Clip(rs.lms)
+	rs.isl = slices.Clip(rs.isl)
 	rs.flagTab = slices.Clip(rs.flagTab)
 	rs.xms = slices.Clip(rs.xms)
 	rs.pfx = slices.Clip(rs.pfx)

@@ -138,9 +138,23 @@ type node struct {
 	n      uint32
 	off    uint32 // into recs or recs32
 	roff   uint32 // 0: no radix index (radix[0] is never a node's)
+	ioff   uint32 // 0: no island index (isl[0] is never a node's)
 	nbk    uint32 // buckets of the radix index
 	base   uint64
 }
+
+// island is a bucket of a node's island index (child): keys x (after the
+// node's kshift) with lo <= x < lo+width, computed as x-lo < width
+// without a branch, take child in, the others out. A bucket that is not
+// an island has width 0 and a ranged entry in out.
+type island struct {
+	lo, width uint32
+	in, out   ref
+}
+
+// islandBits: an island index has 2^islandBits buckets per bound,
+// rounded (builder.islands).
+const islandBits = 1
 
 // rec is the end of an interval and its child (node).
 type rec struct {
@@ -161,8 +175,8 @@ const wideRecs = 0xff // node.kshift of a node with 16-byte records
 const maxTrees = nDims + 1
 
 // tree is one decision tree of a protocol class; minRule is the smallest
-// rule index in it, so that a lookup that already found a better (lower)
-// rule skips its leaf.
+// rule index in it. A class's trees are sorted by it, so that the leaves
+// of later trees are scanned with a lower best so far and stop sooner.
 type tree struct {
 	root    ref
 	minRule int32
@@ -189,6 +203,7 @@ type RuleSet struct {
 	recs    []rec
 	recs32  []rec32
 	radix   []ref
+	isl     []island
 	lms     []matcher // leaves: runs of matchers (ref)
 	flagTab []uint32  // flags leaves: 256 packed verdicts each (ref)
 	ms      []matcher // one per rule and family (build only; nil after)
@@ -231,10 +246,12 @@ func (rs *RuleSet) Classify(p *Packet) (a Action, rule int32) {
 	// best is the first match so far, packed (rule<<2 | action), so that
 	// one comparison orders matches by rule and keeps their action.
 	best := uint32(noRule << 2)
+	// Every tree is descended, even when an earlier one found a rule
+	// below its minRule: skipping it would be a branch on the earlier
+	// trees' verdicts, which a random packet mispredicts as often as it
+	// matches and only after their loads arrive; the descents that remain
+	// (islands, verdicts, flags tables) cost less than that.
 	for _, t := range ts {
-		if t.minRule >= int32(best>>2) {
-			break // trees are sorted by minRule
-		}
 		r := t.root
 		for r < refRanged {
 			nd := &rs.nodes[r]
@@ -277,6 +294,20 @@ func (rs *RuleSet) scan(r ref, k *key, best int32) *matcher {
 
 // child returns the child of interior node nd for key x.
 func (rs *RuleSet) child(nd *node, x uint64) ref {
+	if nd.ioff != 0 && x >= nd.base {
+		is := &rs.isl[nd.ioff+uint32(min((x-nd.base)>>nd.shift, uint64(nd.nbk-1)))]
+		x32 := uint32(min(x>>nd.kshift, math.MaxUint32))
+		r := is.out ^ (is.out^is.in)&-b2u(x32-is.lo < is.width)
+		if r&^refMask != refRanged {
+			return r
+		}
+		lo := nd.off + r&(1<<rangedBits-1)
+		hi := lo + r>>rangedBits&rangedMaxN
+		if hi-lo == rangedMaxN {
+			hi = nd.off + nd.n
+		}
+		return rs.search(nd, x, lo, hi)
+	}
 	if nd.roff != 0 && x >= nd.base {
 		e := rs.radix[nd.roff+uint32(min((x-nd.base)>>nd.shift, uint64(nd.nbk-1)))]
 		if e&^refMask != refRanged {
@@ -308,6 +339,14 @@ func (rs *RuleSet) search(nd *node, x uint64, lo, hi uint32) ref {
 		return rs.recs32[lo+upper32(r, x32)].kid
 	}
 	return rs.recs32[lo+count32(r, x32)].kid
+}
+
+// b2u is 1 if b, else 0 (a SETcc, no branch).
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // count returns the number of records of r whose end is <= x, without a

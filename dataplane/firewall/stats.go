@@ -26,7 +26,7 @@ func (rs *RuleSet) Stats() Stats {
 		}
 		leaves[r] = true
 		n := 0
-		if r&^refMask == refFlags {
+		if r >= refFlags && r < refVerdict {
 			s.FlagLeaves++
 		}
 		if r < refFlags { // a flags leaf or a verdict has no candidates
@@ -66,7 +66,7 @@ func (rs *RuleSet) Stats() Stats {
 		len(rs.trees)*int(unsafe.Sizeof(tree{})) +
 		len(rs.nodes)*int(unsafe.Sizeof(node{})) +
 		len(rs.recs)*int(unsafe.Sizeof(rec{})) + len(rs.recs32)*int(unsafe.Sizeof(rec32{})) +
-		len(rs.radix)*4 +
+		len(rs.radix)*4 + len(rs.isl)*int(unsafe.Sizeof(island{})) +
 		len(rs.lms)*int(unsafe.Sizeof(matcher{})) + len(rs.flagTab)*4 +
 		len(rs.xms)*int(unsafe.Sizeof(xmatcher{})) +
 		len(rs.pfx)*int(unsafe.Sizeof(pfx{})) +
