@@ -255,7 +255,17 @@ func (rs *RuleSet) Classify(p *Packet) (a Action, rule int32) {
 		r := t.root
 		for r < refRanged {
 			nd := &rs.nodes[r]
-			r = rs.child(nd, k.v[nd.dim])
+			x := k.v[nd.dim]
+			if nd.ioff != 0 && x >= nd.base { // child's island path, inlined
+				is := &rs.isl[nd.ioff+uint32(min((x-nd.base)>>nd.shift, uint64(nd.nbk-1)))]
+				x32 := uint32(min(x>>nd.kshift, math.MaxUint32))
+				r = is.out ^ (is.out^is.in)&-b2u(x32-is.lo < is.width)
+				if r&^refMask == refRanged {
+					r = rs.ranged(nd, x, r)
+				}
+				continue
+			}
+			r = rs.child(nd, x)
 		}
 		if r >= refVerdict { // a verdict or the empty leaf
 			best = min(best, r&packedMask)
@@ -301,26 +311,29 @@ func (rs *RuleSet) child(nd *node, x uint64) ref {
 		if r&^refMask != refRanged {
 			return r
 		}
-		lo := nd.off + r&(1<<rangedBits-1)
-		hi := lo + r>>rangedBits&rangedMaxN
-		if hi-lo == rangedMaxN {
-			hi = nd.off + nd.n
-		}
-		return rs.search(nd, x, lo, hi)
+		return rs.ranged(nd, x, r)
 	}
 	if nd.roff != 0 && x >= nd.base {
 		e := rs.radix[nd.roff+uint32(min((x-nd.base)>>nd.shift, uint64(nd.nbk-1)))]
 		if e&^refMask != refRanged {
 			return e
 		}
-		lo := nd.off + e&(1<<rangedBits-1)
-		hi := lo + e>>rangedBits&rangedMaxN
-		if hi-lo == rangedMaxN {
-			hi = nd.off + nd.n
-		}
-		return rs.search(nd, x, lo, hi)
+		return rs.ranged(nd, x, e)
 	}
 	return rs.search(nd, x, nd.off, nd.off+nd.n)
+}
+
+// ranged returns the child of x in node nd, given the ranged entry e of
+// x's bucket.
+//
+//go:noinline
+func (rs *RuleSet) ranged(nd *node, x uint64, e ref) ref {
+	lo := nd.off + e&(1<<rangedBits-1)
+	hi := lo + e>>rangedBits&rangedMaxN
+	if hi-lo == rangedMaxN {
+		hi = nd.off + nd.n
+	}
+	return rs.search(nd, x, lo, hi)
 }
 
 // search returns the child of the interval of x, given that x is at or
