@@ -61,7 +61,8 @@
 // intervals are unions of elementary ones), so the rules after it can
 // never be the first match. Per-port accepts and source-less port ranges end
 // most port intervals' lists this way: the 10,000-rule set has 8.9k leaf
-// candidates instead of 125k, and its port trees are one node deep.
+// candidates instead of 125k (3.7k once verdicts, below, hold none), and
+// its port trees are one node deep.
 // Adjacent intervals with the same rules are
 // joined, and children with identical rule lists and the same dimensions
 // cut above them share one subtree (the children are computed over the
@@ -70,42 +71,58 @@
 // leafSize (6) rules, depth 8, or a spent replication budget (48 entries
 // per rule + 64 Ki) make a leaf.
 //
-// The layout is chosen for cache misses, which is what a large set costs
-// (below). A child is a 32-bit ref: an interior node, or a leaf, which has
-// no node of its own (one candidate: the matcher itself; more: a count and
-// the matcher indexes in one run of cands), or a verdict: when a child's
-// first rule sets no condition but on the dimensions cut on the way (a
-// per-port accept, a source drop, an admin network to port 22 under a
-// port node), or none at all, every packet that reaches it
-// matches that rule, and the ref holds the rule's index and action, so
-// the leaf costs no matcher read and no check (Compile refuses 2^27-1
-// rules or more to make room). The empty leaf is a verdict too, of a rule
-// index above all others: a descent that ends in either costs one CMOV
-// and no branch that would depend on the packet. A node's intervals are
-// records {end of the interval, child}, 8 bytes when the bounds fit 32
-// bits (ports, IPv4, IPv6 up to /32), else 16, so that the child is in the
-// line of the bound that decided it; up to 16 bounds are counted without
-// a branch (independent loads that overlap), more by a branchless binary
-// search. Nodes with more than 16 bounds have a radix index of four to
-// eight 4-byte buckets per bound over the bounds' span: a bucket without
-// a bound inside holds the child's ref (one load), otherwise the few
-// records of the bucket are counted. Port and ICMP nodes whose last bound
-// is below 8 times their number of bounds get a direct table instead
-// (one entry per key, no records); sparser ones (the 10,000-rule set's
-// port roots: 1-2k bounds) take the radix index, 32 KiB rather than a
-// 256 KiB table per root. A matcher, the exact check
-// of a rule at a leaf, is 32 bytes (one line) and holds the common shape
-// inline: at most one source and destination prefix of at most 64 bits
-// (compared as key XOR value shifted by the prefix length), one
-// destination port range, one ICMP type, the TCP flags and the action;
-// other rules (lists, source ports, IPv6 prefixes longer than /64) point
-// to a general form over flat arrays of prefixes, ranges and types.
+// The layout is chosen for cache misses and for branches that depend on
+// loaded values, which is what a large set costs (below). A child is a
+// 32-bit ref: an interior node; a leaf, which has no node of its own: its
+// candidates' matchers copied into one run (sorted by rule, the last
+// flagged), so that a leaf is one or two lines and not an index list
+// whose every entry is a miss of its own; a flags leaf, when every
+// candidate sets no condition but on TCP flags ("accept TCP ACK", the
+// wide tree of most classes): a table of 256 verdicts indexed by the
+// packet's flags; or a verdict: when a child's first rule sets no
+// condition but on the dimensions cut on the way (a per-port accept, a
+// source drop, an admin network to port 22 under a port node), or none
+// at all, every packet that reaches it matches that rule, and the ref
+// holds the rule's index and action, so the leaf costs no matcher read
+// and no check (Compile refuses 2^27-1 rules or more to make room). The
+// empty leaf is a verdict too, of a rule index above all others: a
+// descent that ends in either costs one CMOV and no branch that would
+// depend on the packet. A node's intervals are records {end of the
+// interval, child}, 8 bytes when the bounds fit 32 bits (ports, IPv4,
+// IPv6 up to /32), else 16, so that the child is in the line of the bound
+// that decided it; up to 16 bounds are counted, more by a branchless
+// binary search.
 //
-// Classify: reduce the packet to keys; for each tree of the class, in
-// order of its lowest rule, skip it if a lower rule already matched,
-// descend, then take a verdict or scan the leaf's candidates (sorted by
-// rule) until one matches exactly or its index is not lower than the best
-// so far.
+// Nodes with more than 16 bounds and 8-byte records have an island index:
+// two 16-byte buckets per bound (rounded to a power of two, at most
+// 2^16) over the bounds' span. Joining a bucket's intervals that have the
+// same child leaves, in almost every bucket, one child, two, or three of
+// which the outer two are the same (a prefix or a port inside the
+// bucket): the bucket is {lo, width, in, out}, and a key takes in if
+// key-lo < width (unsigned), else out: one load, one compare and a mask,
+// no branch on the packet. The few other buckets (3% of the 10,000-rule
+// set's sources root) hold a ranged entry in out, and their records are
+// counted. Nodes of 16-byte records (IPv6 prefixes longer than /32) keep
+// a radix index of four to eight 4-byte buckets per bound: a bucket
+// without a bound inside holds the child's ref, otherwise a ranged entry.
+// Port and ICMP nodes whose last bound is below 8 times their number of
+// bounds get a direct table instead (one entry per key, no records). A
+// matcher, the exact check of a rule at a leaf, is 32 bytes and holds the
+// common shape inline: at most one source and destination prefix of at
+// most 64 bits (compared as key XOR value shifted by the prefix length),
+// one destination port range, one ICMP type, the TCP flags and the
+// action; other rules (lists, source ports, IPv6 prefixes longer than
+// /64) point to a general form over flat arrays of prefixes, ranges and
+// types.
+//
+// Classify: reduce the packet to keys; descend every tree of the class
+// (in order of its lowest rule; the island step written in the loop, not
+// a call), then take a verdict or a flags table's entry with a min, or
+// scan the leaf's candidates until one matches exactly or its index is
+// not lower than the best so far. No tree is skipped because an earlier
+// one found a lower rule: that test was a branch on the earlier trees'
+// verdicts, mispredicted for as many packets as match and resolved only
+// when their loads arrive, and cost more than the descents it saved.
 //
 // # Costs (measured; 2 shared, noisy cores of a VM, Go 1.26)
 //
@@ -213,6 +230,36 @@
 // 0 allocs/op throughout. Compile: 10,000 rules in 42-47 ms (18 MB of
 // garbage), 1,000 in 3.3-3.5 ms; verdict leaves changed neither (985,546
 // B for the 10,000-rule set, 45-47 ms at a quiet time).
+//
+// 2026-12-06 (the layout above). perf (cpu-clock samples; this VM has no
+// hardware counters) put 18% of the 10,000-rule case on one load, the
+// first matcher of a leaf, and ablations (switches in Classify, each
+// measured by ClassifyRatio in the same minutes) placed the rest: with
+// the sources tree skipped the ratio was 1.32-1.40 against 2.0-2.1;
+// loading its radix entry and discarding it, 1.54-1.62; acting on the
+// entry's kind and the verdict, 1.74-1.82; the ranged search, the rest.
+// 42% of its lookups, not 22%, fell in a bucket with bounds (a quarter of
+// the random sources land in one), so the kind branch was a coin toss
+// on a value still in flight, and the minRule break after it a second
+// one. In 12-round interleaved runs of ClassifyRatio (-test.cpu 1):
+// leaves as runs of matchers and flags tables 2.00 -> 2.04 (the 10-rule
+// case gained more: its leaf is a list), the island index 1.91, no break
+// 1.85, the island step in the loop 1.79-1.80 (two runs); main before
+// and after at 12:38: 2.034 -> 1.836 (10,000 x 10,000 72.8 -> 62.9 ns,
+// 10 x 1 35.8 -> 33.8). The command above, -count 8 at 12:37: 1.81-1.90,
+// median 1.87. What remains: the tenant's Table slot (1 tenant instead of
+// 10,000: 1.60), the island loads (an L2 line each; a 256 KiB index for
+// the sources root) and the leaves of the ports tree (skipping their scans:
+// 9 ns). Trials without a gain: a branch-free radix step over a window of
+// four records (2.06 -> 2.10); one bucket per bound (1.97, more ranged
+// buckets) or four (1.82 against 1.84, 256 KiB more); loading the next
+// eight packets' root entries before classifying them (slower: the extra
+// pass costs more than the overlap); the pure trees sorted first (ratio
+// 1.79 -> 1.75 but both cases slower: not kept); the single-candidate
+// leaf checked without a branch (1.763 against 1.760); transparent huge
+// pages for the whole heap (THP always: 1.78-1.79 against 1.80-1.89, not
+// something to ask of a host). The 10,000-rule set is 948,546 bytes (was
+// 985,546), compiles in 23-25 ms (22 ms before).
 //
 // # Worst case
 //
