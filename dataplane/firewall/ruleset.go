@@ -302,17 +302,10 @@ func (rs *RuleSet) scan(r ref, k *key, best int32) *matcher {
 	}
 }
 
-// child returns the child of interior node nd for key x.
+// child returns the child of interior node nd for key x, for the nodes
+// and keys that Classify's island step does not take: a radix index or a
+// direct table, records alone, keys below an island index's base.
 func (rs *RuleSet) child(nd *node, x uint64) ref {
-	if nd.ioff != 0 && x >= nd.base {
-		is := &rs.isl[nd.ioff+uint32(min((x-nd.base)>>nd.shift, uint64(nd.nbk-1)))]
-		x32 := uint32(min(x>>nd.kshift, math.MaxUint32))
-		r := is.out ^ (is.out^is.in)&-b2u(x32-is.lo < is.width)
-		if r&^refMask != refRanged {
-			return r
-		}
-		return rs.ranged(nd, x, r)
-	}
 	if nd.roff != 0 && x >= nd.base {
 		e := rs.radix[nd.roff+uint32(min((x-nd.base)>>nd.shift, uint64(nd.nbk-1)))]
 		if e&^refMask != refRanged {
