@@ -71,7 +71,8 @@ type xmatcher struct {
 // earlier). The top bits say which:
 //
 //	00   nodes[ref]
-//	01   (radix entries only) bounds lo..lo+n of the bucket, see node
+//	01   (radix entries and islands' out only) bounds lo..lo+n of the
+//	     bucket, see node
 //	10   a leaf: its candidates' matchers, sorted by rule, are the run
 //	     lms[ref&refMask:] up to the first with mLast set (copies, so
 //	     that a leaf is one run of lines, not an index list whose every
@@ -123,7 +124,10 @@ const (
 // ranged entry: records lo..lo+c of the node (bounds lo..lo+c-1 fall
 // inside the bucket) are scanned. Basing the buckets on the first bound
 // adapts the index to bounds clustered in a small part of the domain (a
-// tenant's /22). Ports and ICMP types with many bounds get a direct
+// tenant's /22). A node of 8-byte records has an island index instead
+// (ioff, into isl; the same base, shift and nbk): each bucket is an
+// island (see island), so that no branch depends on which kind of bucket
+// a key falls in. Ports and ICMP types with many bounds get a direct
 // table instead: one entry per key from 0, every entry a child, and no
 // records.
 //
@@ -139,7 +143,7 @@ type node struct {
 	off    uint32 // into recs or recs32
 	roff   uint32 // 0: no radix index (radix[0] is never a node's)
 	ioff   uint32 // 0: no island index (isl[0] is never a node's)
-	nbk    uint32 // buckets of the radix index
+	nbk    uint32 // buckets of the radix or island index
 	base   uint64
 }
 
@@ -360,9 +364,7 @@ func b2u(b bool) uint32 {
 func count(r []rec, x uint64) uint32 {
 	var c uint32
 	for i := range r {
-		if r[i].end <= x {
-			c++
-		}
+		c += b2u(r[i].end <= x)
 	}
 	return c
 }
@@ -371,9 +373,7 @@ func count(r []rec, x uint64) uint32 {
 func count32(r []rec32, x uint32) uint32 {
 	var c uint32
 	for i := range r {
-		if r[i].end <= x {
-			c++
-		}
+		c += b2u(r[i].end <= x)
 	}
 	return c
 }
