@@ -244,10 +244,11 @@
 // one. In 12-round interleaved runs of ClassifyRatio (-test.cpu 1):
 // leaves as runs of matchers and flags tables 2.00 -> 2.04 (the 10-rule
 // case gained more: its leaf is a list), the island index 1.91, no break
-// 1.85, the island step in the loop 1.79-1.80 (two runs); main before
-// and after at 12:38: 2.034 -> 1.836 (10,000 x 10,000 72.8 -> 62.9 ns,
-// 10 x 1 35.8 -> 33.8). The command above, -count 8 at 12:37: 1.81-1.90,
-// median 1.87. What remains: the tenant's Table slot (1 tenant instead of
+// 1.85, the island step in the loop 1.79-1.80 (two runs), bounds
+// counted with SETcc adds instead of a branch each 1.79 -> 1.74-1.76
+// (two runs); main before and after at 12:45: 1.999 -> 1.755 (10,000 x
+// 10,000 66.7 -> 54.3 ns, 10 x 1 32.9 -> 30.6). The command above,
+// -count 8 at 12:46: 1.70-1.82, median 1.76. What remains: the tenant's Table slot (1 tenant instead of
 // 10,000: 1.60), the island loads (an L2 line each; a 256 KiB index for
 // the sources root) and the leaves of the ports tree (skipping their scans:
 // 9 ns). Trials without a gain: a branch-free radix step over a window of
