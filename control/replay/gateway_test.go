@@ -2,6 +2,7 @@ package replay_test
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/google/gopacket"
@@ -526,6 +527,40 @@ func TestGatewayFlowInvalidatedByReload(t *testing.T) {
 	g.expectDrop(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "A").Bytes()), pipeline.DropFirewallIngress)
 	if st := g.dp.Stats(); st.Events[pipeline.EventFlowStale] != 1 {
 		t.Errorf("flow_stale %d, want 1", st.Events[pipeline.EventFlowStale])
+	}
+}
+
+// A flow is decided for the ports it was seen on: a packet of it that
+// arrives on another Internet port (a second uplink) is not forwarded
+// from the cached decision, whose output ports came from the first, but
+// judged again, and the entry dropped as stale.
+func TestGatewayFlowStaleOnOtherPort(t *testing.T) {
+	g := newGW(t, func(c *config.Config) {
+		c.Ports = append(c.Ports, config.Port{Name: "internet2", Role: "external",
+			MAC: "02:00:00:00:01:05", Addresses: []string{"1.1.2.1/24"}, MTU: 1500, Queues: 1, VRF: "main"})
+	})
+	inet2 := uint16(slices.Index(g.rt.PortNames, "internet2"))
+	if int(inet2) >= len(g.rt.PortNames) || inet2 == portInet {
+		t.Fatalf("no second Internet port in %v", g.rt.PortNames)
+	}
+	g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "S").Bytes()), portUnder)
+	g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "A").Bytes()), portUnder)
+	st := g.dp.Stats()
+	hits, stale := st.Events[pipeline.EventFlowHit], st.Events[pipeline.EventFlowStale]
+	if hits != 1 || stale != 0 {
+		t.Fatalf("after SYN and ACK on %s: flow_hit %d flow_stale %d, want 1 and 0", g.rt.PortNames[portInet], hits, stale)
+	}
+	ack := fixture.New().Eth(macClient, "02:00:00:00:01:05").IPv4("1.1.1.7", "2.2.2.11").TCP(40000, 22, "A").Bytes()
+	g.expectTx(g.send(inet2, ack), portUnder)
+	st = g.dp.Stats()
+	if st.Events[pipeline.EventFlowHit] != hits || st.Events[pipeline.EventFlowStale] != 1 {
+		t.Errorf("ACK on internet2: flow_hit %d flow_stale %d, want %d (no hit) and 1", st.Events[pipeline.EventFlowHit], st.Events[pipeline.EventFlowStale], hits)
+	}
+	// The entry is gone: the next ACK on the first port finds no flow
+	// either (an ACK does not open one).
+	g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 22, "A").Bytes()), portUnder)
+	if st := g.dp.Stats(); st.Events[pipeline.EventFlowHit] != hits {
+		t.Errorf("flow_hit %d after the stale entry was dropped, want %d", st.Events[pipeline.EventFlowHit], hits)
 	}
 }
 
