@@ -582,7 +582,7 @@ func (b *builder) leaf(set []int32, path uint8) ref {
 		rs.lms = append(rs.lms, rs.ms[m])
 	}
 	rs.lms[len(rs.lms)-1].flags |= mLast
-	b.budget -= len(set)
+	b.budget -= 8 * len(set) // a copied matcher is 32 bytes: eight 4-byte entries
 	if len(set) == 1 {
 		b.single[set[0]] = refLeaf | off
 	}
@@ -619,7 +619,7 @@ func (b *builder) flagsLeaf(set []int32) ref {
 		}
 		rs.flagTab = append(rs.flagTab, v)
 	}
-	b.budget -= 64 // 1 KiB, as much as 64 records
+	b.budget -= 256 // 1 KiB: 256 4-byte entries
 	b.flagsMemo[k] = refFlags | off
 	return refFlags | off
 }
@@ -850,7 +850,7 @@ func (b *builder) islands(nd *node, bounds []uint64, kids []ref) {
 		}
 		rs.isl = append(rs.isl, is)
 	}
-	b.budget -= 2 * buckets // an island is two records
+	b.budget -= 4 * buckets // 16 bytes: four 4-byte entries
 }
 
 // score computes the elementary intervals of set along d and how many
