@@ -506,6 +506,9 @@ func (b *builder) class(set []int32) span {
 		s.n++
 	}
 	slices.SortFunc(rs.trees[s.off:], func(x, y tree) int { return int(x.minRule - y.minRule) })
+	if s.n > maxTrees {
+		panic("firewall: a class with more trees than maxTrees") // Classify would skip some
+	}
 	return s
 }
 

@@ -519,3 +519,66 @@ func TestDifferentialBuckets(t *testing.T) {
 		}
 	}
 }
+
+// TestManyTreesInAClass: a class can have a tree per dimension for its
+// AnyProto rules (sources, destinations), one per dimension for its own
+// protocol's rules (ports both ways, destinations, sources), and the wide
+// one: seven for TCP. Every tree must be descended; the rule of the last
+// one (by lowest rule) matches the packets that no other rule does.
+func TestManyTreesInAClass(t *testing.T) {
+	var rules []firewall.Rule
+	pfx := func(i, j int) []netip.Prefix {
+		return []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(10 + i), byte(j), 0, 0}), 24)}
+	}
+	for i := range 6 {
+		for j := range 8 {
+			r := firewall.Rule{Action: firewall.ActionDrop, Proto: firewall.ProtoTCP}
+			switch i {
+			case 0:
+				r.AnyProto, r.Proto, r.Src = true, 0, pfx(i, j)
+			case 1:
+				r.AnyProto, r.Proto, r.Dst = true, 0, pfx(i, j)
+			case 2:
+				r.DstPorts = []firewall.PortRange{{Lo: uint16(100 + j), Hi: uint16(100 + j)}}
+			case 3:
+				r.SrcPorts = []firewall.PortRange{{Lo: uint16(100 + j), Hi: uint16(100 + j)}}
+			case 4:
+				r.Dst = pfx(i, j)
+			case 5:
+				r.Src = pfx(i, j)
+			}
+			rules = append(rules, r)
+		}
+	}
+	rules = append(rules, firewall.Rule{Action: firewall.ActionAccept, Proto: firewall.ProtoTCP, TCPFlagsWant: 0x10, TCPFlagsMask: 0x10})
+	rs, err := firewall.Compile(rules, firewall.ActionReject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := rs.Stats(); st.Trees < 7 {
+		t.Fatalf("the rules make %d trees, want at least 7 (the test's premise)", st.Trees)
+	}
+	p := pkt(firewall.ProtoTCP, "192.0.2.1", "198.51.100.1", 40000, 443)
+	p.TCPFlags = 0x10
+	wa, wr := refClassify(rules, firewall.ActionReject, &p)
+	if ga, gr := rs.Classify(&p); ga != wa || gr != wr {
+		t.Fatalf("Classify = (%v, %d), want (%v, %d)", ga, gr, wa, wr)
+	}
+	for i := range 6 { // and one packet per group, on its last rule
+		p := pkt(firewall.ProtoTCP, "192.0.2.1", "198.51.100.1", 40000, 443)
+		switch i {
+		case 0, 5:
+			p.Src = [16]byte{byte(10 + i), 7, 0, 1}
+		case 1, 4:
+			p.Dst = [16]byte{byte(10 + i), 7, 0, 1}
+		case 2:
+			p.DstPort = 107
+		case 3:
+			p.SrcPort = 107
+		}
+		wa, wr := refClassify(rules, firewall.ActionReject, &p)
+		if ga, gr := rs.Classify(&p); ga != wa || gr != wr {
+			t.Fatalf("group %d: Classify = (%v, %d), want (%v, %d)", i, ga, gr, wa, wr)
+		}
+	}
+}

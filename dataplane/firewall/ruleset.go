@@ -174,9 +174,11 @@ type rec32 struct {
 
 const wideRecs = 0xff // node.kshift of a node with 16-byte records
 
-// maxTrees bounds the trees of a class: one per dimension and the wide
-// one (builder.class).
-const maxTrees = nDims + 1
+// maxTrees bounds the trees of a class (builder.class): one per dimension
+// for its AnyProto rules, one per dimension for its own protocol's, and
+// the wide one (TCP reaches seven: AnyProto sources and destinations,
+// both ports, destinations, sources, wide).
+const maxTrees = 2*nDims + 1
 
 // tree is one decision tree of a protocol class; minRule is the smallest
 // rule index in it. A class's trees are sorted by it, so that the leaves
