@@ -251,7 +251,7 @@ func (b *builder) family(rules []Rule, f int) {
 		}
 	}
 	fam := &rs.fam[f]
-	fam.classes = append(fam.classes, b.class(anyM))
+	fam.classes = append(fam.classes, b.roots(b.class(anyM)))
 	for p := range protoM {
 		if len(protoM[p]) == 0 {
 			continue
@@ -261,7 +261,7 @@ func (b *builder) family(rules []Rule, f int) {
 		set := slices.Concat(anyM, protoM[p])
 		slices.Sort(set)
 		fam.class[p] = uint8(len(fam.classes))
-		fam.classes = append(fam.classes, b.class(set))
+		fam.classes = append(fam.classes, b.roots(b.class(set)))
 	}
 }
 
@@ -510,6 +510,16 @@ func (b *builder) class(set []int32) span {
 		panic("firewall: a class with more trees than maxTrees") // Classify would skip some
 	}
 	return s
+}
+
+// roots returns the roots of the trees of span s (a class, at most
+// maxTrees) for its family's classes.
+func (b *builder) roots(s span) classRoots {
+	c := classRoots{n: s.n}
+	for i, t := range b.rs.trees[s.off : s.off+s.n] {
+		c.roots[i] = t.root
+	}
+	return c
 }
 
 func setKey(set []int32, path uint8) string {

@@ -62,7 +62,7 @@ func (rs *RuleSet) Stats() Stats {
 	s.Bytes = int(unsafe.Sizeof(*rs)) +
 		len(rs.actions)*int(unsafe.Sizeof(Action(0))) +
 		len(rs.hits)*8 +
-		len(rs.fam[0].classes)*8 + len(rs.fam[1].classes)*8 +
+		(len(rs.fam[0].classes)+len(rs.fam[1].classes))*int(unsafe.Sizeof(classRoots{})) +
 		len(rs.trees)*int(unsafe.Sizeof(tree{})) +
 		len(rs.nodes)*int(unsafe.Sizeof(node{})) +
 		len(rs.recs)*int(unsafe.Sizeof(rec{})) + len(rs.recs32)*int(unsafe.Sizeof(rec32{})) +
