@@ -34,7 +34,8 @@
 // array read indexed by the protocol number.
 //
 // A class is covered by a few decision trees (at most one per dimension
-// plus the wide one). A rule is "narrow" in a
+// for its AnyProto rules, one per dimension for its own protocol's, and
+// the wide one; the class holds their roots). A rule is "narrow" in a
 // dimension (dport, sport, dst, src, ICMP type) if it covers at most a
 // quarter of its domain. Greedily, the dimension in which most remaining
 // rules are narrow takes all of them as one tree; groups of at most
@@ -247,8 +248,13 @@
 // 1.85, the island step in the loop 1.79-1.80 (two runs), bounds
 // counted with SETcc adds instead of a branch each 1.79 -> 1.74-1.76
 // (two runs); main before and after at 12:45: 1.999 -> 1.755 (10,000 x
-// 10,000 66.7 -> 54.3 ns, 10 x 1 32.9 -> 30.6). The command above,
-// -count 8 at 12:46: 1.70-1.82, median 1.76. What remains: the tenant's Table slot (1 tenant instead of
+// 10,000 66.7 -> 54.3 ns, 10 x 1 32.9 -> 30.6). The class's roots held
+// inline (for sets not in the caches: 10 rules over 1000 distinct sets
+// 118 -> 104 ns) took the 10-rule case down a little more: 1.75-1.78 ->
+// 1.79-1.83; main before and after at 13:00: 1.989 -> 1.788 (63.0 ->
+// 50.0 ns, 31.8 -> 27.8). The command above, -count 8 at 12:59: 1.78-
+// 1.80; at 12:58, with the VM busy, 1.64-2.11 (the large case suffers
+// more from a neighbour's use of the caches). What remains: the tenant's Table slot (1 tenant instead of
 // 10,000: 1.60), the island loads (an L2 line each; a 256 KiB index for
 // the sources root) and the leaves of the ports tree (skipping their scans:
 // 9 ns). Trials without a gain: a branch-free radix step over a window of
