@@ -260,7 +260,7 @@ func (b *builder) family(rules []Rule, f int) {
 		// in rule order (matcher ids grow with the rule index).
 		set := slices.Concat(anyM, protoM[p])
 		slices.Sort(set)
-		fam.class[p] = uint8(len(fam.classes))
+		fam.class[p] = uint16(len(fam.classes))
 		fam.classes = append(fam.classes, b.roots(b.class(set)))
 	}
 }

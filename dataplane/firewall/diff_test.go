@@ -582,3 +582,24 @@ func TestManyTreesInAClass(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryProtocolNamed: rules that name every protocol number make a
+// class for each, 257 with the AnyProto one: each protocol's packets must
+// still reach their own class.
+func TestEveryProtocolNamed(t *testing.T) {
+	var rules []firewall.Rule
+	for p := range 256 {
+		rules = append(rules, firewall.Rule{Action: firewall.Action(p % 3), Proto: uint8(p), Dst: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}})
+	}
+	rs, err := firewall.Compile(rules, firewall.ActionAccept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range 256 {
+		pk := pkt(uint8(p), "198.51.100.1", "192.0.2.9", 1, 2)
+		wa, wr := refClassify(rules, firewall.ActionAccept, &pk)
+		if ga, gr := rs.Classify(&pk); ga != wa || gr != wr {
+			t.Fatalf("protocol %d: Classify = (%v, %d), want (%v, %d)", p, ga, gr, wa, wr)
+		}
+	}
+}

@@ -190,10 +190,10 @@ type tree struct {
 
 // family holds the protocol classes of one address family: class[proto]
 // indexes classes. The slice's header comes first, so that it shares a
-// line with the common protocols' indexes.
+// line with the first protocols' indexes (ICMP and TCP).
 type family struct {
 	classes []classRoots
-	class   [256]uint8
+	class   [256]uint16 // 257 classes when every protocol is named
 }
 
 // classRoots is a protocol class: the roots of its trees (the span of
@@ -208,10 +208,9 @@ type classRoots struct {
 // RuleSet is a compiled, immutable rule set. Classify is safe for
 // concurrent use and does not allocate; the hit counters are atomic.
 type RuleSet struct {
-	// What Classify reads for every packet first, in three lines (a rule
-	// set that is not in the caches costs fewer misses): the arrays'
-	// headers, then IPv4's classes and the indexes of its common
-	// protocols.
+	// What Classify reads for every packet first, in three or four lines
+	// (a rule set that is not in the caches costs fewer misses): the
+	// arrays' headers, then IPv4's classes and its protocols' indexes.
 	nodes   []node
 	isl     []island
 	lms     []matcher // leaves: runs of matchers (ref)
