@@ -603,3 +603,51 @@ func TestEveryProtocolNamed(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialIslandsIPv6: IPv6 prefixes no longer than /32 have
+// bounds whose low 32 bits (of the top 64) are zero, so their node keeps
+// 8-byte records and gets an island index over the addresses' top 32
+// bits (kshift 32): checked at every prefix's first and last address,
+// just outside both, and at random addresses.
+func TestDifferentialIslandsIPv6(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	var rules []firewall.Rule
+	var addrs []netip.Addr
+	for i := range 300 {
+		var b [16]byte
+		for j := range b {
+			b[j] = byte(r.IntN(256))
+		}
+		bits := 8 + r.IntN(25)
+		pre := netip.PrefixFrom(netip.AddrFrom16(b), bits).Masked()
+		rules = append(rules, firewall.Rule{Action: firewall.Action(i % 3), AnyProto: true, Src: []netip.Prefix{pre}})
+		addrs = append(addrs, pre.Addr(), pre.Addr().Prev())
+		last := pre.Addr().As16()
+		for k := bits; k < 128; k++ {
+			last[k/8] |= 0x80 >> (k % 8)
+		}
+		l := netip.AddrFrom16(last)
+		addrs = append(addrs, l, l.Next())
+	}
+	rs, err := firewall.Compile(rules, firewall.ActionAccept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20000 {
+		var b [16]byte
+		for j := range b {
+			b[j] = byte(r.IntN(256))
+		}
+		addrs = append(addrs, netip.AddrFrom16(b))
+	}
+	for _, a := range addrs {
+		if !a.IsValid() {
+			continue
+		}
+		p := pkt(firewall.ProtoUDP, a.String(), a.String(), 1, 2)
+		wa, wr := refClassify(rules, firewall.ActionAccept, &p)
+		if ga, gr := rs.Classify(&p); wa != ga || wr != gr {
+			t.Fatalf("src %v: Classify = (%v, %d), want (%v, %d)", a, ga, gr, wa, wr)
+		}
+	}
+}
