@@ -201,6 +201,9 @@ func canon(k []byte, r *Rule) []byte {
 		m = slices.Compact(m)
 		k = binary.AppendUvarint(k, uint64(len(m)))
 		for _, p := range m {
+			// The address's length first: an IPv4 address and its bits
+			// must not read as the first bytes of an IPv6 one.
+			k = append(k, byte(p.Addr().BitLen()))
 			k = append(k, p.Addr().AsSlice()...)
 			k = append(k, byte(p.Bits()))
 		}
