@@ -92,7 +92,7 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 	}
 	rs.ms = nil // copied into the leaves
 	b.shrink()
-	if len(rs.nodes) > refMask || len(rs.lms) > refMask || len(rs.flagTab) > refMask {
+	if len(rs.nodes) > refMask || len(rs.lms) > refMask || len(rs.flagTab) > refVerdict-refFlags {
 		return nil, ErrTooMany // beyond what a ref can address
 	}
 	return rs, nil
