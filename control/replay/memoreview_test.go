@@ -3,8 +3,10 @@ package replay_test
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"testing"
+	"weak"
 
 	"github.com/google/gopacket/layers"
 
@@ -302,4 +304,31 @@ func TestReviewMemoEIPRemapped(t *testing.T) {
 			t.Errorf("packet %d: DNAT to %s, want 10.0.0.99", i, d)
 		}
 	}
+}
+
+// The last neighbour per output port (forward.go's neighMemo) is a memo
+// like the others: once the neighbour table it came from is replaced and
+// its port falls idle, it must not keep that table alive.
+func TestReviewNeighbourMemoLetsGoOfReplacedTables(t *testing.T) {
+	g := newGW(t, nil)
+	env := g.dp.Env()
+	t0 := neigh.Build(env.Neigh.Load().Entries())
+	env.Neigh.Publish(t0)
+	// A tenant's packet to the client: the Internet port's neighbour
+	// memo now holds t0.
+	g.expectTx(g.send(portUnder, fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").TCP(5000, 80, "S").Bytes()), portInet)
+	old := weak.Make(t0)
+	t0 = nil
+	env.Neigh.Publish(neigh.Build(env.Neigh.Load().Entries()))
+	// The Internet port falls idle; the NAT64 carries on, batch after
+	// batch, more batches than any memo has slots.
+	for i := range 200 {
+		g.expectTx(g.send(portV6, from6().UDP(uint16(6000+i), 7053).Bytes()), portV4)
+	}
+	runtime.GC()
+	runtime.GC()
+	if old.Value() != nil {
+		t.Error("the replaced neighbour table is still reachable after 200 batches (held by an idle port's neighbour memo)")
+	}
+	runtime.KeepAlive(g)
 }

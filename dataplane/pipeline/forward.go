@@ -329,6 +329,16 @@ type neighMemo struct {
 	mac  [6]byte
 }
 
+// neighRelease empties port i's neighbour memo if the table it came from
+// has been replaced, so that an idle port does not keep that table alive
+// (as routeRelease does for the route memos). Once per batch, from
+// routeRelease: a replaced table is let go within MaxPorts batches.
+func (w *Worker) neighRelease(i uint32) {
+	if m := &w.nmemo[i%MaxPorts]; m.t != w.neigh {
+		*m = neighMemo{}
+	}
+}
+
 // resolve4 finds the output port and next-hop MAC for dst in vrf through a
 // plain route: a local, blackhole, encapsulating or unknown-port route is
 // DropNoRoute, a missing neighbour DropNoNeighbor; DropNone is success.

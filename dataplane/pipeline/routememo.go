@@ -110,6 +110,7 @@ func (w *Worker) lookup4Fill(m *routeMemo, t *fib.Table, vrf uint16, dst uint32)
 // no longer its VRF's (see above). Once per batch.
 func (w *Worker) routeRelease() {
 	w.route6Release(w.routeHand)
+	w.neighRelease(w.routeHand)
 	m := &w.routes[w.routeHand%routeMemoSize]
 	w.routeHand++
 	if m.nt != w.neigh {
