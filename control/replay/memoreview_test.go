@@ -332,3 +332,90 @@ func TestReviewNeighbourMemoLetsGoOfReplacedTables(t *testing.T) {
 	}
 	runtime.KeepAlive(g)
 }
+
+// The NAT64's IPv6 route memo with a leaked route: the client's prefix
+// continues from VRF nat64 into VRF v6side. A change of either table
+// applies to the next packet: each comparison (the table the route was
+// found in, the table it leaked into) catches the change the other cannot.
+func TestReviewMemoNAT64LeakedRoute6(t *testing.T) {
+	const client = "2001:db8:7::5"
+	g := newGW(t, func(c *config.Config) {
+		c.VRFs = append(c.VRFs, config.VRF{Name: "v6side", Routes: []config.Route{{Prefix: "2001:db8:7::/64", Port: "v6"}}})
+		for vi := range c.VRFs {
+			if c.VRFs[vi].Name == "nat64" {
+				c.VRFs[vi].Routes = append(c.VRFs[vi].Routes, config.Route{Prefix: "2001:db8:7::/64", VRF: "v6side"})
+			}
+		}
+		c.Neighbors = append(c.Neighbors,
+			config.Neighbor{Port: "v6", IP: client, MAC: "02:00:00:00:04:55"},
+			config.Neighbor{Port: "v6", IP: "2001:db8:6::fe", MAC: "02:00:00:00:04:fe"})
+	})
+	env := g.dp.Env()
+	nat64 := env.VRFs[env.Ports[portV6].VRF]
+	v6side := env.VRFs[slices.Index(g.rt.VRFNames, "v6side")]
+	pkt := g.expectTx(g.send(portV6, fixture.New().Eth(macC6, macV6).IPv6(client, eip6).UDP(5353, 7053).Bytes()), portV4)
+	ip, _ := decode4(t, pkt)
+	pool, tport := ip.SrcIP.String(), udpSrc(t, pkt)
+	back := func() string {
+		return dstMAC(g.expectTx(g.send(portV4, fromServer(pool).UDP(7053, tport).Bytes()), portV6))
+	}
+	for range 2 {
+		if m := back(); m != "02:00:00:00:04:55" {
+			t.Fatalf("back to %s, want the client 02:00:00:00:04:55", m)
+		}
+	}
+	via := func(r *fib.Route) bool {
+		if r.Prefix == netip.MustParsePrefix("2001:db8:7::/64") {
+			r.NextHop = fib.NextHop{Port: portV6, Via: netip.MustParseAddr("2001:db8:6::fe")}
+		}
+		return true
+	}
+
+	// The leaked-into table changes.
+	oldSide := v6side.Table()
+	v6side.Publish(rebuildTable(t, v6side, via))
+	if m := back(); m != "02:00:00:00:04:fe" {
+		t.Errorf("after v6side's change, back to %s, want the router 02:00:00:00:04:fe", m)
+	}
+	v6side.Publish(oldSide)
+	if m := back(); m != "02:00:00:00:04:55" {
+		t.Fatalf("with v6side's table back, to %s, want the client 02:00:00:00:04:55", m)
+	}
+
+	// The table the route was found in changes: no more leak, the
+	// router directly (v6side's table is the same).
+	nat64.Publish(rebuildTable(t, nat64, via))
+	if m := back(); m != "02:00:00:00:04:fe" {
+		t.Errorf("after nat64's change, back to %s, want the router 02:00:00:00:04:fe", m)
+	}
+}
+
+// Two tunnels that differ only in their outer source (same endpoint, key
+// and port, hence the same encapsulation cache slot): each packet leaves
+// with its own tunnel's source.
+func TestReviewMemoTunnelsDifferOnlyInSource(t *testing.T) {
+	g := newGW(t, func(c *config.Config) {
+		tn, _ := c.FindTenant("user1")
+		tn.EIPs = append(tn.EIPs, config.EIP{EIP: "2.2.3.1", Private: "10.0.0.8"})
+		for vi := range c.VRFs {
+			if c.VRFs[vi].Name == "user1" {
+				key := int64(1000)
+				c.VRFs[vi].Routes = append(c.VRFs[vi].Routes, config.Route{Prefix: "10.0.0.8/32", Port: "underlay",
+					Encap: &config.Encap{Type: "gre", Key: &key, Dst: "172.168.0.11", Src: "172.168.0.2"}})
+			}
+		}
+	})
+	send := func(eip, flags string) *pipeline.Frame {
+		return g.send(portInet, fromClient(eip).TCP(40000, 22, flags).Bytes())
+	}
+	g.expectTx(send("2.2.2.11", "S"), portUnder)
+	g.expectTx(send("2.2.3.1", "S"), portUnder)
+	for range 3 {
+		for eip, src := range map[string]string{"2.2.2.11": "172.168.0.1", "2.2.3.1": "172.168.0.2"} {
+			ip := g.expectTx(send(eip, "A"), portUnder).Layers()[1].(*layers.IPv4)
+			if ip.SrcIP.String() != src || ip.DstIP.String() != "172.168.0.11" {
+				t.Fatalf("to %s: tunnel %v > %v, want %s > 172.168.0.11", eip, ip.SrcIP, ip.DstIP, src)
+			}
+		}
+	}
+}
