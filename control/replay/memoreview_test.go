@@ -419,3 +419,35 @@ func TestReviewMemoTunnelsDifferOnlyInSource(t *testing.T) {
 		}
 	}
 }
+
+// More IPv6 clients than the NAT64's IPv6 route memo has slots, with the
+// same interface identifier in different /64s: clients that share a slot
+// differ only in the destination's first half, and each reply must still
+// go to its own client.
+func TestReviewMemoNAT64ClientsDifferInPrefix(t *testing.T) {
+	const n = 20 // > route6MemoSize: some share a slot
+	g := newGW(t, func(c *config.Config) {
+		for vi := range c.VRFs {
+			if c.VRFs[vi].Name == "nat64" {
+				c.VRFs[vi].Routes = append(c.VRFs[vi].Routes, config.Route{Prefix: "2001:db8:100::/48", Port: "v6"})
+			}
+		}
+		for i := range n {
+			c.Neighbors = append(c.Neighbors, config.Neighbor{Port: "v6", IP: fmt.Sprintf("2001:db8:100:%x::7", i), MAC: fmt.Sprintf("02:00:00:00:09:%02x", i)})
+		}
+	})
+	pools, ports := make([]string, n), make([]uint16, n)
+	for i := range n {
+		pkt := g.expectTx(g.send(portV6, fixture.New().Eth(macC6, macV6).IPv6(fmt.Sprintf("2001:db8:100:%x::7", i), eip6).UDP(5353, 7053).Bytes()), portV4)
+		ip, _ := decode4(t, pkt)
+		pools[i], ports[i] = ip.SrcIP.String(), udpSrc(t, pkt)
+	}
+	for range 2 {
+		for i := range n {
+			back := g.expectTx(g.send(portV4, fromServer(pools[i]).UDP(7053, ports[i]).Bytes()), portV6)
+			if m, want := dstMAC(back), fmt.Sprintf("02:00:00:00:09:%02x", i); m != want {
+				t.Fatalf("reply to client %d went to %s, want %s", i, m, want)
+			}
+		}
+	}
+}
