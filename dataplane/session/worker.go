@@ -636,16 +636,20 @@ func (w *Worker) SetValue(h Handle, v Value) (Handle, bool) {
 		if w0Seq(w0) != h.seq || !w0Live(w0) || w0Pending(w0) {
 			return Handle{}, false
 		}
+		// Refused before the entry is taken, not by backing out: a
+		// writer always leaves a new seq (publish's matchSettled
+		// relies on it). w1 is this incarnation's if seq is unchanged.
+		if v != (Value{}) && Family(atomic.LoadUint64(&en[1])>>famShift) != FamilyIPv4 {
+			if w0Seq(atomic.LoadUint64(&en[0])) == h.seq {
+				return Handle{}, false
+			}
+			continue
+		}
 		if atomic.CompareAndSwapUint64(&en[0], w0, w0+1) {
 			break
 		}
 	}
-	if Family(atomic.LoadUint64(&en[1])>>famShift) != FamilyIPv4 {
-		if v != (Value{}) {
-			atomic.StoreUint64(&en[0], w0) // back out: nothing was written
-			return Handle{}, false
-		}
-	} else {
+	if Family(atomic.LoadUint64(&en[1])>>famShift) == FamilyIPv4 {
 		src := atomic.LoadUint64(&en[3]) & 0xffffffff
 		atomic.StoreUint64(&en[3], src|uint64(v[0])<<32)
 		atomic.StoreUint64(&en[4], uint64(v[1])|uint64(v[2])<<32)
@@ -886,13 +890,13 @@ func (w *Worker) publish(k *enc, h uint64, idx uint32, out *Entry, now int64) ui
 				continue // ours (the only slot of entry idx with this tag), or changed
 			}
 			o := t.slotIndex(v)
-			if !t.match(o, k, out, false) {
+			if !t.matchSettled(o, k, out) {
 				continue
 			}
 			for {
 				w0 := atomic.LoadUint64(&t.entries[o][0])
 				if w0Seq(w0) != out.Handle.seq || !w0Live(w0) {
-					if t.match(o, k, out, false) {
+					if t.matchSettled(o, k, out) {
 						continue // a new version (SetValue) of the same session
 					}
 					break // it backed out or was deleted: not a duplicate
@@ -914,6 +918,29 @@ func (w *Worker) publish(k *enc, h uint64, idx uint32, out *Entry, now int64) ui
 		}
 	}
 	return publishPlaced
+}
+
+// matchSettled is match for publish's duplicate scan, which must not take
+// an entry whose writer holds it (seq odd for longer than match's
+// retries) for a mismatch: that writer may be SetValue, which keeps the
+// session and its keys, and the key would be stored twice. A mismatch
+// counts only if the seq was even before match and unchanged after it
+// (every writer leaves a new seq): no writer held the entry meanwhile.
+// Otherwise it waits for the writer (no writer that holds an entry waits
+// for anyone) and reads again.
+func (t *Table) matchSettled(idx uint32, k *enc, out *Entry) bool {
+	en := &t.entries[idx]
+	for {
+		if w0 := atomic.LoadUint64(&en[0]); w0&1 == 0 {
+			if t.match(idx, k, out, false) {
+				return true
+			}
+			if w0Seq(atomic.LoadUint64(&en[0])) == w0Seq(w0) {
+				return false
+			}
+		}
+		runtime.Gosched()
+	}
 }
 
 // publish's results.
