@@ -655,7 +655,8 @@ func (w *Worker) SetValue(h Handle, v Value) (Handle, bool) {
 		atomic.StoreUint64(&en[4], uint64(v[1])|uint64(v[2])<<32)
 	}
 	// Nobody else can change w0 while seq is odd (every CAS checks seq).
-	atomic.StoreUint64(&en[0], w0+2)
+	// The seq wraps within its 32 bits (w0+2 carried into the state).
+	atomic.StoreUint64(&en[0], w0&^0xffffffff|uint64(w0Seq(w0)+2))
 	return Handle{idx: h.idx, seq: h.seq + 2}, true
 }
 
