@@ -255,7 +255,9 @@ func TestReviewMemoPortChange(t *testing.T) {
 		if !ok || ic.TypeCode.Type() != layers.ICMPv4TypeDestinationUnreachable || ic.TypeCode.Code() != layers.ICMPv4CodeFragmentationNeeded || ic.Seq != 200-28 {
 			t.Fatalf("ingress over the new MTU: %v, want fragmentation needed with MTU %d", pkt, 200-28)
 		}
-		g.expectDrop(egress("A"), pipeline.DropMTUExceeded)
+		// Without DF: not fragmented on this path (drop.go's
+		// fragmentation_needed, not mtu_exceeded).
+		g.expectDrop(egress("A"), pipeline.DropFragmentationNeeded)
 	}
 }
 

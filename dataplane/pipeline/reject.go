@@ -107,10 +107,12 @@ func (w *Worker) icmpInPlace4(f *Frame, from [4]byte, typ, code uint8, rest uint
 	return hdr + quoted
 }
 
-// tunnelTimeExceeded answers a tenant's packet whose TTL ran out at the
-// gateway with ICMP time exceeded from the gateway's overlay address, back
-// through the tunnel and key it came by (traceroute from a tenant's host).
-func (w *Worker) tunnelTimeExceeded(f *Frame, t *Tenant) {
+// tunnelICMPError answers a tenant's packet that the gateway cannot send
+// on (its TTL ran out: traceroute from a tenant's host; or it is a DF
+// packet too big for the Internet port: path MTU discovery) with an ICMP
+// error of typ/code (second header word rest) from the gateway's overlay
+// address, back through the tunnel and key it came by; ev counts it sent.
+func (w *Worker) tunnelICMPError(f *Frame, t *Tenant, typ, code uint8, rest uint32, ev Event) {
 	p := &w.p
 	// RFC 1812 4.3.2.7: not about an ICMP error or a non-initial fragment.
 	if !t.HasAddr4 || p.L4Off == 0 || p.FragOff != 0 || (p.Proto == packet.ProtoICMP && packet.ICMPv4IsError(p.ICMPType)) {
@@ -120,12 +122,12 @@ func (w *Worker) tunnelTimeExceeded(f *Frame, t *Tenant) {
 		w.stats.Events[EventICMPRateLimited]++
 		return
 	}
-	n := w.icmpInPlace4(f, t.Addr4, packet.ICMPv4TimeExceeded, 0, 0)
+	n := w.icmpInPlace4(f, t.Addr4, typ, code, rest)
 	if n == 0 {
 		return
 	}
 	w.tunnelAnswer(f, n)
-	w.stats.Events[EventICMPTimeExceeded]++
+	w.stats.Events[ev]++
 }
 
 // rejectIngress answers a packet from the Internet that the tenant's

@@ -184,11 +184,19 @@ func (w *Worker) tenantEgress4(f *Frame, gw *Gateway, t *Tenant, data []byte) {
 func (w *Worker) snatRefuse(f *Frame, t *Tenant, out *PortInfo) {
 	if w.p.TTL <= 1 {
 		w.drop(f, DropTTLExceeded)
-		w.tunnelTimeExceeded(f, t)
+		w.tunnelICMPError(f, t, packet.ICMPv4TimeExceeded, 0, 0, EventICMPTimeExceeded)
 		return
 	}
 	if w.p.L3Len > int(out.MTU) {
+		// RFC 1191: a DF packet is answered with the next-hop MTU, back
+		// through the tunnel, so that path MTU discovery from the host
+		// works; one without DF is not fragmented on this path.
+		if !packet.IPv4(f.Data()[w.p.L3Off:]).DF() {
+			w.drop(f, DropFragmentationNeeded)
+			return
+		}
 		w.drop(f, DropMTUExceeded)
+		w.tunnelICMPError(f, t, packet.ICMPv4DestUnreachable, packet.ICMPv4FragNeeded, uint32(out.MTU), EventICMPFragNeeded)
 	}
 }
 
