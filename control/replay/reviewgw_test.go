@@ -108,3 +108,23 @@ func TestReviewNoRejectForRSTOrError(t *testing.T) {
 	g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(40000, 23, "S").Bytes()), portInet)
 	g.expectDrop(g.send(portInet, fromClient("2.2.2.11").ICMPError(3, 3, fixture.New().IPv4("2.2.2.11", "1.1.1.7").UDP(1, 2).Bytes()).Bytes()), pipeline.DropFirewallIngress)
 }
+
+// An error from a tenant host is related to a flow only if it goes to the
+// peer whose datagram it quotes: quoting a flow's packet must not carry an
+// ICMP error past the egress rules to any other Internet address.
+func TestReviewRelatedErrorGoesToQuotedPeer(t *testing.T) {
+	g := newGW(t, func(c *config.Config) {
+		c.Tenants[0].Firewall.Egress.Default = "drop"
+		c.Tenants[0].Firewall.Egress.Rules = nil
+	})
+	in := g.expectTx(g.send(portInet, fromClient("2.2.2.11").TCP(41000, 22, "S").Bytes()), portUnder)
+	got := inner(t, in)
+	q := append(append([]byte{}, got.Contents...), got.Payload...)
+	f := g.send(portUnder, fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.9").ICMPError(3, 3, q).Bytes())
+	if g.dp.Stats().Events[pipeline.EventICMPRelated] != 0 {
+		t.Errorf("error to 1.1.1.9 quoting a datagram from 1.1.1.7 passed as related (verdict %v drop %v)", f.Verdict, f.Drop)
+	}
+	g.expectDrop(f, pipeline.DropFirewallEgress)
+	// To the peer it quotes, it is related.
+	g.expectTx(g.send(portUnder, fromTenant(1, 1000).IPv4("10.0.0.7", "1.1.1.7").ICMPError(3, 3, q).Bytes()), portInet)
+}

@@ -225,7 +225,9 @@ func (w *Worker) tenantEgress4Slow(f *Frame, gw *Gateway, t *Tenant, nh *fib.Nex
 			w.drop(f, DropNoEIP)
 			return
 		}
-		related = t.Offload && w.relatedFlow(&q, zone, e)
+		// Related only on its way to the peer whose datagram it quotes:
+		// sent anywhere else, it is judged by the rules like any packet.
+		related = t.Offload && q.src == dst && w.relatedFlow(&q, zone, e)
 	}
 	if related {
 		w.stats.Events[EventICMPRelated]++
