@@ -1158,7 +1158,9 @@ func (w *Worker) nat64Refreshed(e *session.Entry, proto uint8, st session.TCPSta
 
 // sendV4ToV6 translates the IPv4 packet described by w.p with a (the TTL
 // decremented first) and sends it on port to mac, or drops it. Used by the
-// paths that never fragment (ICMP errors, later fragments).
+// ICMP errors (never fragmented) and the later fragments of a datagram,
+// which are cut with the spare buffers when too big for the IPv6 link
+// (RFC 7915 4.1), as nat64In cuts first fragments.
 func (w *Worker) sendV4ToV6(f *Frame, n *NAT64, a *nat64.Addrs, port uint16, mac [6]byte) {
 	p := &w.p
 	out := &w.env.Ports[port]
@@ -1171,11 +1173,18 @@ func (w *Worker) sendV4ToV6(f *Frame, n *NAT64, a *nat64.Addrs, port uint16, mac
 	nf.Buf = f.Buf
 	nf.Off = f.Off
 	nf.Len = f.Len
-	if _, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil); !r.Translated() {
+	nfr, r := nat64.V4ToV6(&nf, p, a, &w.n64cfg, nil)
+	if r == nat64.ResultNeedSpare && w.spareUsed < len(w.spare) {
+		nfr, r = w.v4ToV6Spare(&nf)
+	}
+	if !r.Translated() {
 		w.drop(f, nat64Drop(r))
 		return
 	}
 	f.Off, f.Len = nf.Off, nf.Len
 	w.stats.Events[EventNAT64In]++
 	w.sendTranslated(f, port, &mac)
+	if nfr > 0 {
+		w.sendFragments(f, nfr, port, &mac)
+	}
 }

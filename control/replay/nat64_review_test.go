@@ -1,0 +1,97 @@
+package replay_test
+
+import (
+	"encoding/binary"
+	"net"
+	"testing"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
+	"xdpgw/dataplane/checksum"
+	"xdpgw/dataplane/pipeline"
+)
+
+// RFC 7915 §4.1: an IPv4 fragment with DF clear that is too big for the
+// IPv6 link once translated is cut into IPv6 fragments. A non-initial
+// fragment (no ports: nat64InFragment) of 1500 bytes of IPv4 becomes 1528
+// bytes of IPv6 on a 1500-byte port: it must be cut too, with the spare
+// buffers, as the first fragment of a datagram is.
+func TestNAT64LaterFragmentRefragmented(t *testing.T) {
+	g := newGW(t, nil)
+	pool, tport := openUDP(t, g)
+	pool4 := [4]byte(net.ParseIP(pool).To4())
+	payload := make([]byte, 2000)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	udp := make([]byte, 8+len(payload))
+	binary.BigEndian.PutUint16(udp[0:], 7053)
+	binary.BigEndian.PutUint16(udp[2:], tport)
+	binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
+	copy(udp[8:], payload)
+	c := ^checksum.Checksum(udp, checksum.PseudoHeaderV4([4]byte{2, 2, 2, 11}, pool4, 17, uint16(len(udp))))
+	binary.BigEndian.PutUint16(udp[6:], c)
+	frag := func(off, end int, more bool) []byte {
+		f := make([]byte, 14+20+end-off)
+		copy(f, []byte{2, 0, 0, 0, 1, 4, 2, 0, 0, 0, 5, 0x0b, 8, 0})
+		h := f[14:]
+		h[0] = 0x45
+		binary.BigEndian.PutUint16(h[2:], uint16(20+end-off))
+		binary.BigEndian.PutUint16(h[4:], 0x4343)
+		fo := uint16(off / 8)
+		if more {
+			fo |= 0x2000
+		}
+		binary.BigEndian.PutUint16(h[6:], fo)
+		h[8], h[9] = 64, 17
+		copy(h[12:], []byte{2, 2, 2, 11})
+		copy(h[16:], pool4[:])
+		fixIPv4(h[:20])
+		copy(h[20:], udp[off:end])
+		return f
+	}
+	type piece struct {
+		off  int
+		data []byte
+	}
+	var got []piece
+	collect := func(pkt gopacket.Packet) {
+		fh, ok := pkt.Layer(layers.LayerTypeIPv6Fragment).(*layers.IPv6Fragment)
+		if !ok || fh.Identification != 0x4343 {
+			t.Fatalf("no fragment header with the IPv4 ID: %v", pkt)
+		}
+		if n := len(pkt.Data()) - 14; n > 1500 {
+			t.Errorf("IPv6 fragment of %d bytes exceeds the 1500-byte MTU", n)
+		}
+		got = append(got, piece{int(fh.FragmentOffset) * 8, append([]byte{}, fh.Payload...)})
+	}
+	// The first fragment, small: translated whole, tracked.
+	collect(g.expectTx(g.send(portV4, frag(0, 256, true)), portV6))
+	// A middle fragment of 1480 bytes: must be cut in two.
+	spare := make([]pipeline.Frame, 4)
+	for i := range spare {
+		spare[i] = pipeline.Frame{Buf: make([]byte, 4096), Off: 256}
+	}
+	g.w.LendSpare(spare)
+	collect(g.expectTx(g.send(portV4, frag(256, 256+1480, true)), portV6))
+	if g.w.SpareUsed() != 1 {
+		t.Fatalf("%d spare frames used, want 1", g.w.SpareUsed())
+	}
+	if spare[0].Verdict != pipeline.VerdictTx || spare[0].OutPort != portV6 {
+		t.Fatalf("second piece: %v on %d", spare[0].Verdict, spare[0].OutPort)
+	}
+	collect(gopacket.NewPacket(spare[0].Data(), layers.LayerTypeEthernet, gopacket.Default))
+	g.w.LendSpare(nil)
+	collect(g.expectTx(g.send(portV4, frag(256+1480, len(udp), false)), portV6))
+
+	whole := make([]byte, len(udp))
+	n := 0
+	for _, p := range got {
+		n += copy(whole[p.off:], p.data)
+	}
+	sum := checksum.PseudoHeaderV6([16]byte(net.ParseIP(eip6).To16()), [16]byte(net.ParseIP(client6).To16()), 17, uint32(len(whole)))
+	if n != len(udp) || ^checksum.Checksum(whole, sum) != 0 {
+		t.Errorf("reassembled UDP: %d of %d bytes, checksum ok %v", n, len(udp), ^checksum.Checksum(whole, sum) == 0)
+	}
+}
