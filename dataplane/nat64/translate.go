@@ -57,7 +57,8 @@ type Config struct {
 	MTU6 int
 	// MTU4 is the IPv4 next-hop MTU: a translated IPv6 packet larger than
 	// it gets ResultPacketTooBig (RFC 7915 §5.1). 0 means 1500; values
-	// below 68 are raised to 68 (RFC 791).
+	// below 68 are raised to 68 and values above 65535 lowered to 65535
+	// (RFC 791: Total Length is 16 bits).
 	MTU4 int
 	// ZeroTrafficClass writes 0 into the IPv4 TOS and IPv6 Traffic Class
 	// instead of copying them (the option RFC 7915 §4.1 and §5.1 offer
@@ -75,7 +76,8 @@ type Config struct {
 const (
 	minMTU6     = 1280 // RFC 8200 §5
 	defaultMTU4 = 1500
-	minMTU4     = 68 // RFC 791
+	minMTU4     = 68    // RFC 791
+	maxMTU4     = 65535 // RFC 791: Total Length is 16 bits
 
 	// dfThreshold: RFC 7915 §5 says an IPv4 packet translated from IPv6
 	// (without a Fragment header) is sent with DF clear when it is at most
@@ -103,6 +105,8 @@ func (c *Config) mtu4() int {
 		return defaultMTU4
 	case c.MTU4 < minMTU4:
 		return minMTU4
+	case c.MTU4 > maxMTU4:
+		return maxMTU4
 	}
 	return c.MTU4
 }
