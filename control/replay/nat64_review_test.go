@@ -8,8 +8,10 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 
+	"xdpgw/control/config"
 	"xdpgw/dataplane/checksum"
 	"xdpgw/dataplane/pipeline"
+	"xdpgw/tools/fixture"
 )
 
 // RFC 7915 §4.1: an IPv4 fragment with DF clear that is too big for the
@@ -93,5 +95,33 @@ func TestNAT64LaterFragmentRefragmented(t *testing.T) {
 	sum := checksum.PseudoHeaderV6([16]byte(net.ParseIP(eip6).To16()), [16]byte(net.ParseIP(client6).To16()), 17, uint32(len(whole)))
 	if n != len(udp) || ^checksum.Checksum(whole, sum) != 0 {
 		t.Errorf("reassembled UDP: %d of %d bytes, checksum ok %v", n, len(udp), ^checksum.Checksum(whole, sum) == 0)
+	}
+}
+
+// RFC 7915 §4.2: Fragmentation Needed -> Packet Too Big with MTU
+// min(advertised + 20, IPv6 next-hop MTU, IPv4 next-hop MTU + 20). With
+// 9000-byte ports and 8000 advertised that is 8020: the IPv4 next-hop MTU
+// is the port's, not a default of 1500 (which would say 1520).
+func TestNAT64FragNeededToPTBUsesIPv4PortMTU(t *testing.T) {
+	g := newGW(t, func(c *config.Config) {
+		for i := range c.Ports {
+			c.Ports[i].MTU = 9000
+		}
+	})
+	pkt := g.expectTx(g.send(portV6, from6().UDP(6000, 7053).Payload([]byte("query")).Bytes()), portV4)
+	ip, _ := decode4(t, pkt)
+	quoted := append(append([]byte{}, ip.Contents...), ip.Payload[:8]...)
+	frame := fixture.New().Eth(macServer, macV4).IPv4("192.0.2.11", ip.SrcIP.String()).ICMPError(3, 4, quoted).Bytes()
+	ic := frame[14+20:]
+	binary.BigEndian.PutUint16(ic[6:], 8000) // Next-Hop MTU
+	binary.BigEndian.PutUint16(ic[2:], 0)
+	binary.BigEndian.PutUint16(ic[2:], ^checksum.Checksum(ic, 0))
+	back := g.expectTx(g.send(portV4, frame), portV6)
+	ic6 := back.Layer(layers.LayerTypeICMPv6).(*layers.ICMPv6)
+	if ic6.TypeCode.Type() != layers.ICMPv6TypePacketTooBig {
+		t.Fatalf("translated to %v", ic6.TypeCode)
+	}
+	if mtu := binary.BigEndian.Uint32(ic6.Payload[0:4]); mtu != 8020 {
+		t.Errorf("Packet Too Big MTU %d, want 8020 (RFC 7915 §4.2)", mtu)
 	}
 }

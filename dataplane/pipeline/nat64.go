@@ -957,7 +957,7 @@ func (w *Worker) nat64InError(f *Frame, in *PortInfo, n *NAT64) {
 	if em.Proto == packet.ProtoICMP {
 		a.InnerSrcPort, a.InnerDstPort = xport, xport
 	}
-	w.sendV4ToV6(f, n, a, port, mac)
+	w.sendV4ToV6(f, in, n, a, port, mac)
 }
 
 // nat64Drop maps a translator refusal to a drop reason.
@@ -1069,7 +1069,7 @@ func (w *Worker) nat64InFragment(f *Frame, in *PortInfo, n *NAT64) {
 	w.addrs = nat64.Addrs{}
 	w.addrs.Src6 = n.Prefix.Embed(eip)
 	w.addrs.Dst6 = x6
-	w.sendV4ToV6(f, n, &w.addrs, port, mac)
+	w.sendV4ToV6(f, in, n, &w.addrs, port, mac)
 }
 
 // sendV6ToV4 translates the IPv6 packet described by w.p with a (the hop
@@ -1161,11 +1161,12 @@ func (w *Worker) nat64Refreshed(e *session.Entry, proto uint8, st session.TCPSta
 // ICMP errors (never fragmented) and the later fragments of a datagram,
 // which are cut with the spare buffers when too big for the IPv6 link
 // (RFC 7915 4.1), as nat64In cuts first fragments.
-func (w *Worker) sendV4ToV6(f *Frame, n *NAT64, a *nat64.Addrs, port uint16, mac [6]byte) {
+func (w *Worker) sendV4ToV6(f *Frame, in *PortInfo, n *NAT64, a *nat64.Addrs, port uint16, mac [6]byte) {
 	p := &w.p
 	out := &w.env.Ports[port]
 	w.n64cfg = nat64.Config{}
 	w.n64cfg.MTU6 = int(out.MTU)
+	w.n64cfg.MTU4 = int(in.MTU) // a Packet Too Big says min(MTU + 20, IPv6 MTU, IPv4 MTU + 20) (RFC 7915 4.2)
 	w.n64cfg.ZeroTrafficClass = n.ZeroTrafficClass
 	w.n64cfg.IPv4HeaderChecked = true // forward4 verified it; decTTL4 keeps it valid
 	decTTL4(packet.IPv4(f.Data()[p.L3Off:]))
