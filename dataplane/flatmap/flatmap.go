@@ -42,7 +42,9 @@ func Mix64(k uint64) uint64 {
 }
 
 // Put inserts or replaces k. It reports whether k was new. Not for more
-// keys than New was sized for.
+// keys than New was sized for, nor for the value math.MaxUint32: values
+// are stored plus one, with 0 meaning an empty slot (every caller stores
+// an index or a slot number).
 func (m *Map) Put(k uint64, v uint32) bool {
 	i := m.slot(k)
 	for {
