@@ -23,6 +23,9 @@ const (
 	// 9-bit port).
 	MaxDevicePort = 511
 	maxQueues     = 1024
+	// maxSYNRate bounds nat64.syn_limit rates: the data plane's token
+	// buckets hold them as uint32.
+	maxSYNRate    = 1<<32 - 1
 	maxIfName     = 15  // IFNAMSIZ - 1
 	maxSocketPath = 107 // sizeof(sockaddr_un.sun_path) - 1
 )
@@ -696,6 +699,8 @@ func (v *validator) nat64() []poolInfo {
 	v.duration("nat64.timeouts.icmp", n.Timeouts.ICMP)
 	if n.SYNLimit.Default < 0 {
 		v.bad("nat64.syn_limit.default", "syn limit %d is negative (0 turns the limit off)", n.SYNLimit.Default)
+	} else if n.SYNLimit.Default > maxSYNRate {
+		v.bad("nat64.syn_limit.default", "syn limit %d out of range 0..%d", n.SYNLimit.Default, maxSYNRate)
 	}
 	seen := map[netip.Addr]string{}
 	for i, e := range n.SYNLimit.PerEIP {
@@ -709,6 +714,8 @@ func (v *validator) nat64() []poolInfo {
 		}
 		if e.Rate < 0 {
 			v.bad(base+".rate", "syn limit %d is negative (0 turns the limit off)", e.Rate)
+		} else if e.Rate > maxSYNRate {
+			v.bad(base+".rate", "syn limit %d out of range 0..%d", e.Rate, maxSYNRate)
 		}
 	}
 	v.staticBIB(n, pools)

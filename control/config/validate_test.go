@@ -168,6 +168,8 @@ func TestValidateRules(t *testing.T) {
 		{"nat64 static bib duplicate", nat64("  static_bib: [{proto: udp, ipv6: '[2001:db8::1]:53', ipv4: '198.51.100.1:5353'}, {proto: udp, ipv6: '[2001:db8::2]:53', ipv4: '198.51.100.1:5353'}]\n"), "nat64.static_bib[1].ipv4", "duplicate static binding udp 198.51.100.1:5353", 0},
 		{"nat64 fragments max pending", nat64("  fragments: {max_pending: -1}\n"), "nat64.fragments.max_pending", "must be at least 1", 0},
 		{"nat64 fragments timeout", nat64("  fragments: {timeout: soon}\n"), "nat64.fragments.timeout", "bad duration", 0},
+		{"nat64 syn limit above 32 bits", nat64("  syn_limit: {default: 4294967296}\n"), "nat64.syn_limit.default", "syn limit 4294967296 out of range 0..4294967295", 0},
+		{"nat64 per eip rate above 32 bits", nat64("  syn_limit: {per_eip: [{eip: 2.2.2.11, rate: 4294967296}]}\n"), "nat64.syn_limit.per_eip[0].rate", "out of range 0..4294967295", 0},
 
 		// access
 		{"access table size not prime", "access: {table_size: 65536, prefix: 64:ff9b::/96}", "access.table_size", "table_size 65536 is not prime (Maglev needs a prime, e.g. 65537)", 0},
@@ -242,6 +244,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"nat64 /56", "nat64: {prefix: '2001:db8:100::/56', pools: [{prefix: 198.51.100.0/28}]}"},
 		{"nat64 same pool disjoint ports", "nat64: {prefix: 64:ff9b::/96, pools: [{prefix: 198.51.100.0/28, ports: 1024-30000}, {prefix: 198.51.100.0/28, ports: 30001-65535}]}"},
 		{"nat64 static bib", nat64("  static_bib: [{proto: tcp, ipv6: '[2001:db8::1]:80', ipv4: '198.51.100.1:8080'}, {proto: udp, ipv6: '[2001:db8::1]:80', ipv4: '198.51.100.1:8080'}]\n")},
+		{"nat64 syn limit max", nat64("  syn_limit: {default: 4294967295, per_eip: [{eip: 2.2.2.11, rate: 4294967295}]}\n")},
 		{"nat64 syn limit off", nat64("  syn_limit: {default: 0, per_eip: [{eip: 2.2.2.11, rate: 0}]}\n")},
 		{"access small prime", "access: {table_size: 7, prefix: 64:ff9b::/96}"},
 		{"manager with server port name", "node: {roles: [access, manager]}\nports: [{name: down, role: access}]\naccess: {prefix: 64:ff9b::/96, server_port: down, vips: [{vip: 100.64.0.1, eips: [2.2.2.11]}]}\n" + bgpOK},
