@@ -672,6 +672,10 @@ func (v *validator) nat64() []poolInfo {
 		if ok && !pfx.Addr().Is4() {
 			v.bad(base+".prefix", "%q: want an ipv4 prefix", p.Prefix)
 			ok = false
+		} else if ok && pfx.Bits() == 0 {
+			// The data plane counts a pool's addresses in 32 bits.
+			v.bad(base+".prefix", "%q: a pool must be /1 or longer, not /0", p.Prefix)
+			ok = false
 		}
 		lo, hi, err := ParsePortRange(p.Ports)
 		if err != nil {

@@ -170,6 +170,7 @@ func TestValidateRules(t *testing.T) {
 		{"nat64 fragments timeout", nat64("  fragments: {timeout: soon}\n"), "nat64.fragments.timeout", "bad duration", 0},
 		{"nat64 syn limit above 32 bits", nat64("  syn_limit: {default: 4294967296}\n"), "nat64.syn_limit.default", "syn limit 4294967296 out of range 0..4294967295", 0},
 		{"nat64 per eip rate above 32 bits", nat64("  syn_limit: {per_eip: [{eip: 2.2.2.11, rate: 4294967296}]}\n"), "nat64.syn_limit.per_eip[0].rate", "out of range 0..4294967295", 0},
+		{"nat64 pool whole ipv4 space", "nat64: {prefix: 64:ff9b::/96, pools: [{prefix: 0.0.0.0/0}]}", "nat64.pools[0].prefix", "/0", 0},
 
 		// access
 		{"access table size not prime", "access: {table_size: 65536, prefix: 64:ff9b::/96}", "access.table_size", "table_size 65536 is not prime (Maglev needs a prime, e.g. 65537)", 0},
