@@ -13,9 +13,9 @@ import (
 
 // Limits checked by Validate.
 const (
-	// MaxSessionCapacity bounds sessions.capacity (entries are indexed by
-	// 32-bit values, and 2^31 entries is already far beyond a box's RAM).
-	MaxSessionCapacity = 1 << 31
+	// MaxSessionCapacity bounds sessions.capacity: the session table
+	// (dataplane/session.New) takes fewer than 2^28 entries.
+	MaxSessionCapacity = 1<<28 - 1
 	// MaxMaglevTableSize bounds access.table_size (a Tofino exact-match
 	// table of (VIP, index) entries; memory in the software target).
 	MaxMaglevTableSize = 1 << 24

@@ -204,8 +204,9 @@ func TestValidateRules(t *testing.T) {
 		{"bgp announce duplicate", "bgp: {asn: 64512, router_id: 1.2.3.4, announce: [198.51.100.0/28, 198.51.100.0/28]}", "bgp.announce[1]", "duplicate announcement", 0},
 
 		// sessions
-		{"sessions capacity negative", "sessions: {capacity: -1}", "sessions.capacity", "capacity -1 out of range 1..2147483648", 0},
+		{"sessions capacity negative", "sessions: {capacity: -1}", "sessions.capacity", "capacity -1 out of range 1..268435455", 0},
 		{"sessions capacity too big", "sessions: {capacity: 2147483649}", "sessions.capacity", "out of range", 0},
+		{"sessions capacity above the table's limit", "sessions: {capacity: 268435456}", "sessions.capacity", "capacity 268435456 out of range 1..268435455", 0},
 		{"sessions evict", "sessions: {evict: random}", "sessions.evict", `unknown evict policy "random"`, 0},
 
 		// api
@@ -246,6 +247,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"nat64 same pool disjoint ports", "nat64: {prefix: 64:ff9b::/96, pools: [{prefix: 198.51.100.0/28, ports: 1024-30000}, {prefix: 198.51.100.0/28, ports: 30001-65535}]}"},
 		{"nat64 static bib", nat64("  static_bib: [{proto: tcp, ipv6: '[2001:db8::1]:80', ipv4: '198.51.100.1:8080'}, {proto: udp, ipv6: '[2001:db8::1]:80', ipv4: '198.51.100.1:8080'}]\n")},
 		{"nat64 syn limit max", nat64("  syn_limit: {default: 4294967295, per_eip: [{eip: 2.2.2.11, rate: 4294967295}]}\n")},
+		{"sessions capacity max", "sessions: {capacity: 268435455}"},
 		{"nat64 syn limit off", nat64("  syn_limit: {default: 0, per_eip: [{eip: 2.2.2.11, rate: 0}]}\n")},
 		{"access small prime", "access: {table_size: 7, prefix: 64:ff9b::/96}"},
 		{"manager with server port name", "node: {roles: [access, manager]}\nports: [{name: down, role: access}]\naccess: {prefix: 64:ff9b::/96, server_port: down, vips: [{vip: 100.64.0.1, eips: [2.2.2.11]}]}\n" + bgpOK},
