@@ -183,3 +183,32 @@ func TestAccessOption(t *testing.T) {
 		t.Fatal("Env.Access is not the target of Options.Access")
 	}
 }
+
+// TestLongestTimeoutsMakeSessions checks that the longest timeouts
+// config.Validate accepts are ones the session table takes: a config that
+// validates must not fail when its table is made.
+func TestLongestTimeoutsMakeSessions(t *testing.T) {
+	src := `
+ports: [{name: v6, role: ipv6, addresses: ["2001:db8:6::1/64"]}]
+nat64:
+  prefix: 64:ff9b::/96
+  pools: [{prefix: 198.51.100.0/28}]
+  timeouts: {udp: 2400h, tcp_established: 2400h, tcp_transitory: 2400h, icmp: 2400h}
+  fragments: {timeout: 2400h}
+`
+	cfg, err := config.Parse([]byte(src), "t.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := compile.NewSessions(cfg, 1024); err != nil {
+		t.Fatalf("NewSessions on a validated config: %v", err)
+	}
+	// Just above the session table's limit (2^23 ticks of 2^30 ns) must
+	// be refused by Validate, not by NewSessions.
+	for _, d := range []string{"2502h", "3000h"} {
+		bad := strings.Replace(src, "udp: 2400h", "udp: "+d, 1)
+		if _, err := config.Parse([]byte(bad), "t.yaml"); err == nil {
+			t.Errorf("nat64.timeouts.udp %s: Parse accepted it", d)
+		}
+	}
+}

@@ -22,7 +22,10 @@ const (
 	// MaxDevicePort bounds a numeric access.server_port (access.p4's
 	// 9-bit port).
 	MaxDevicePort = 511
-	maxQueues     = 1024
+	// MaxTimeout bounds the nat64 timeouts: the session table keeps
+	// lifetimes below 2^23 ticks of 2^30 ns (about 2502h).
+	MaxTimeout = 2400 * time.Hour
+	maxQueues  = 1024
 	// maxSYNRate bounds nat64.syn_limit rates: the data plane's token
 	// buckets hold them as uint32.
 	maxSYNRate    = 1<<32 - 1
@@ -220,7 +223,7 @@ func (v *validator) matchPrefix(path, s string) (netip.Prefix, bool) {
 	return v.network(path, s)
 }
 
-// duration parses a positive duration.
+// duration parses a positive duration of at most MaxTimeout.
 func (v *validator) duration(path, s string) time.Duration {
 	d, err := time.ParseDuration(s)
 	switch {
@@ -230,6 +233,8 @@ func (v *validator) duration(path, s string) time.Duration {
 		v.bad(path, "%q: bad duration: want a number with a unit, like 5m, 2h4m or 60s", s)
 	case d <= 0:
 		v.bad(path, "%q: want a positive duration", s)
+	case d > MaxTimeout:
+		v.bad(path, "%q: above the maximum %v", s, MaxTimeout)
 	}
 	return d
 }

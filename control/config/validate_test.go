@@ -171,6 +171,8 @@ func TestValidateRules(t *testing.T) {
 		{"nat64 syn limit above 32 bits", nat64("  syn_limit: {default: 4294967296}\n"), "nat64.syn_limit.default", "syn limit 4294967296 out of range 0..4294967295", 0},
 		{"nat64 per eip rate above 32 bits", nat64("  syn_limit: {per_eip: [{eip: 2.2.2.11, rate: 4294967296}]}\n"), "nat64.syn_limit.per_eip[0].rate", "out of range 0..4294967295", 0},
 		{"nat64 pool whole ipv4 space", "nat64: {prefix: 64:ff9b::/96, pools: [{prefix: 0.0.0.0/0}]}", "nat64.pools[0].prefix", "/0", 0},
+		{"nat64 timeout too long", nat64("  timeouts: {udp: 3000h}\n"), "nat64.timeouts.udp", "above the maximum 2400h", 0},
+		{"nat64 fragments timeout too long", nat64("  fragments: {timeout: 3000h}\n"), "nat64.fragments.timeout", "above the maximum 2400h", 0},
 
 		// access
 		{"access table size not prime", "access: {table_size: 65536, prefix: 64:ff9b::/96}", "access.table_size", "table_size 65536 is not prime (Maglev needs a prime, e.g. 65537)", 0},
@@ -247,6 +249,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"nat64 same pool disjoint ports", "nat64: {prefix: 64:ff9b::/96, pools: [{prefix: 198.51.100.0/28, ports: 1024-30000}, {prefix: 198.51.100.0/28, ports: 30001-65535}]}"},
 		{"nat64 static bib", nat64("  static_bib: [{proto: tcp, ipv6: '[2001:db8::1]:80', ipv4: '198.51.100.1:8080'}, {proto: udp, ipv6: '[2001:db8::1]:80', ipv4: '198.51.100.1:8080'}]\n")},
 		{"nat64 syn limit max", nat64("  syn_limit: {default: 4294967295, per_eip: [{eip: 2.2.2.11, rate: 4294967295}]}\n")},
+		{"nat64 longest timeouts", nat64("  timeouts: {udp: 2400h, tcp_established: 2400h, tcp_transitory: 2400h, icmp: 2400h}\n  fragments: {timeout: 2400h}\n")},
 		{"sessions capacity max", "sessions: {capacity: 268435455}"},
 		{"nat64 syn limit off", nat64("  syn_limit: {default: 0, per_eip: [{eip: 2.2.2.11, rate: 0}]}\n")},
 		{"access small prime", "access: {table_size: 7, prefix: 64:ff9b::/96}"},
