@@ -486,6 +486,16 @@ func (v *validator) tenants(vrfs map[string]string) {
 	keys := map[int64]string{}
 	tvrfs := map[string]string{}
 	eips := map[netip.Addr]string{}
+	// An EIP is made a local route of the external ports' VRF, which
+	// would replace the route of a port address that is the same.
+	portAddrs := map[netip.Addr]string{}
+	for i, p := range v.c.Ports {
+		for j, s := range p.Addresses {
+			if pfx, err := netip.ParsePrefix(s); err == nil && portAddrs[pfx.Addr()] == "" {
+				portAddrs[pfx.Addr()] = indexPath(indexPath("ports", i)+".addresses", j)
+			}
+		}
+	}
 	for i := range v.c.Tenants {
 		t := &v.c.Tenants[i]
 		base := indexPath("tenants", i)
@@ -526,6 +536,8 @@ func (v *validator) tenants(vrfs map[string]string) {
 			if a, ok := v.addr4(eb+".eip", e.EIP); ok {
 				if first := eips[a]; first != "" {
 					v.bad(eb+".eip", "eip %s already used by %s", a, v.at(first))
+				} else if pa := portAddrs[a]; pa != "" {
+					v.bad(eb+".eip", "eip %s is the address of %s (the gateway's own)", a, v.at(pa))
 				} else {
 					eips[a] = eb + ".eip"
 				}

@@ -173,6 +173,7 @@ func TestValidateRules(t *testing.T) {
 		{"nat64 pool whole ipv4 space", "nat64: {prefix: 64:ff9b::/96, pools: [{prefix: 0.0.0.0/0}]}", "nat64.pools[0].prefix", "/0", 0},
 		{"nat64 timeout too long", nat64("  timeouts: {udp: 3000h}\n"), "nat64.timeouts.udp", "above the maximum 2400h", 0},
 		{"nat64 fragments timeout too long", nat64("  fragments: {timeout: 3000h}\n"), "nat64.fragments.timeout", "above the maximum 2400h", 0},
+		{"eip is a port address", "ports: [{name: p, role: external, addresses: [2.2.2.11/24]}]\nvrfs: [{name: t}]\ntenants: [{name: t, gre_key: 1, eips: [{eip: 2.2.2.11, private: 10.0.0.7}]}]", "tenants[0].eips[0].eip", "eip 2.2.2.11 is the address of ports[0].addresses[0]", 0},
 
 		// access
 		{"access table size not prime", "access: {table_size: 65536, prefix: 64:ff9b::/96}", "access.table_size", "table_size 65536 is not prime (Maglev needs a prime, e.g. 65537)", 0},
