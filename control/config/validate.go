@@ -331,6 +331,9 @@ func (v *validator) ports() portInfo {
 		}
 		if p.Queues < 1 || p.Queues > maxQueues {
 			v.bad(base+".queues", "queues %d out of range 1..%d", p.Queues, maxQueues)
+		} else if q := v.c.Ports[0].Queues; i > 0 && p.Queues != q && q >= 1 && q <= maxQueues {
+			// Worker q owns queue q of every port.
+			v.bad(base+".queues", "queues %d, but %s has %d: every port needs the same number of queues", p.Queues, v.at("ports[0].queues"), q)
 		}
 	}
 	return ports

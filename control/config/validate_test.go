@@ -57,6 +57,7 @@ func TestValidateRules(t *testing.T) {
 		{"port address duplicate", "ports: [{name: a, role: external, addresses: [1.1.1.1/24]}, {name: b, role: overlay, addresses: [1.1.1.1/16]}]", "ports[1].addresses[0]", "address 1.1.1.1 already used by ports[0].addresses[0]", 0},
 		{"port vrf unknown", "ports: [{name: a, role: external, vrf: blue}]", "ports[0].vrf", `unknown vrf "blue"`, 0},
 		{"port mtu too small", "ports: [{name: a, role: external, mtu: 60}]", "ports[0].mtu", "mtu 60 out of range 68..65535", 0},
+		{"port queues differ", "ports: [{name: a, role: external, queues: 4}, {name: b, role: overlay}]", "ports[1].queues", "queues 1, but ports[0].queues, line 1 has 4: every port needs the same number of queues", 0},
 		{"port mtu too large", "ports: [{name: a, role: external, mtu: 65536}]", "ports[0].mtu", "out of range", 0},
 		{"port mtu ipv6 minimum", "ports: [{name: a, role: ipv6, mtu: 1279}]", "ports[0].mtu", "mtu 1279 out of range 1280..65535", 0},
 		{"port queues negative", "ports: [{name: a, role: external, queues: -1}]", "ports[0].queues", "queues -1 out of range", 0},
@@ -239,6 +240,7 @@ func TestValidateAccepts(t *testing.T) {
 		src  string
 	}{
 		{"empty mapping", "{}"},
+		{"ports with the same queues", "ports: [{name: a, role: external, queues: 4}, {name: b, role: overlay, queues: 4}]"},
 		{"nulls are absent", "nat64:\nbgp: ~\nports:\n"},
 		{"gre key zero written", "vrfs: [{name: t}]\ntenants: [{name: t, gre_key: 0}]"},
 		{"gre key max", "vrfs: [{name: t}]\ntenants: [{name: t, gre_key: 4294967295}]"},
