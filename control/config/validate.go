@@ -22,6 +22,9 @@ const (
 	// MaxDevicePort bounds a numeric access.server_port (access.p4's
 	// 9-bit port).
 	MaxDevicePort = 511
+	// MaxVRFs bounds the number of VRFs (main included): the data plane
+	// indexes them with 16 bits.
+	MaxVRFs = 1 << 16
 	// MaxTimeout bounds the nat64 timeouts: the session table keeps
 	// lifetimes below 2^23 ticks of 2^30 ns (about 2502h).
 	MaxTimeout = 2400 * time.Hour
@@ -394,6 +397,9 @@ func (v *validator) neighbors(ports portInfo) {
 
 func (v *validator) vrfs(ports portInfo) map[string]string {
 	vrfs := map[string]string{}
+	if n := len(v.c.VRFs); n > MaxVRFs {
+		v.bad("vrfs", "%d vrfs, at most %d (main included)", n, MaxVRFs)
+	}
 	for i := range v.c.VRFs {
 		vr := &v.c.VRFs[i]
 		base := indexPath("vrfs", i)

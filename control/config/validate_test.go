@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -287,5 +288,31 @@ func TestValidateBuiltInGo(t *testing.T) {
 	c.Ports[0].MAC = ""
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
+	}
+}
+
+// VRF indices are uint16 in the data plane (ports, routes, tenants): a
+// 65537th VRF (main is added by SetDefaults) must be refused, not wrapped
+// to index 0.
+func TestValidateVRFCount(t *testing.T) {
+	mk := func(n int) *config.Config {
+		c := &config.Config{}
+		for i := 0; i < n; i++ {
+			name := "v" + strconv.Itoa(i)
+			c.VRFs = append(c.VRFs, config.VRF{Name: name})
+			c.Tenants = append(c.Tenants, config.Tenant{Name: name, GREKey: int64(i)})
+		}
+		c.SetDefaults()
+		return c
+	}
+	if err := mk(1<<16 - 1).Validate(); err != nil {
+		t.Fatalf("65536 vrfs: %v", err)
+	}
+	err := mk(1 << 16).Validate()
+	if err == nil {
+		t.Fatal("65537 vrfs: Validate accepted them")
+	}
+	if !strings.Contains(err.Error(), "vrfs: 65537 vrfs, at most 65536") {
+		t.Errorf("65537 vrfs: got %v", err)
 	}
 }
