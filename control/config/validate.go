@@ -22,6 +22,9 @@ const (
 	// MaxDevicePort bounds a numeric access.server_port (access.p4's
 	// 9-bit port).
 	MaxDevicePort = 511
+	// MaxPorts bounds the number of ports (the data plane's
+	// pipeline.MaxPorts).
+	MaxPorts = 64
 	// MaxVRFs bounds the number of VRFs (main included): the data plane
 	// indexes them with 16 bits.
 	MaxVRFs = 1 << 16
@@ -282,6 +285,9 @@ func (v *validator) ports() portInfo {
 	ifaces := map[string]string{}
 	ifaceIdx := map[string]int{}
 	addrs := map[netip.Addr]string{}
+	if n := len(v.c.Ports); n > MaxPorts {
+		v.bad("ports", "%d ports, at most %d", n, MaxPorts)
+	}
 	for i := range v.c.Ports {
 		p := &v.c.Ports[i]
 		base := indexPath("ports", i)

@@ -316,3 +316,24 @@ func TestValidateVRFCount(t *testing.T) {
 		t.Errorf("65537 vrfs: got %v", err)
 	}
 }
+
+// The data plane takes at most 64 ports (pipeline.MaxPorts); a config
+// with more must be refused by Validate, with the path, not only by
+// compile.
+func TestValidatePortCount(t *testing.T) {
+	mk := func(n int) *config.Config {
+		c := &config.Config{}
+		for i := 0; i < n; i++ {
+			c.Ports = append(c.Ports, config.Port{Name: "p" + strconv.Itoa(i), Role: config.RoleExternal})
+		}
+		c.SetDefaults()
+		return c
+	}
+	if err := mk(64).Validate(); err != nil {
+		t.Fatalf("64 ports: %v", err)
+	}
+	err := mk(65).Validate()
+	if err == nil || !strings.Contains(err.Error(), "ports: 65 ports, at most 64") {
+		t.Fatalf("65 ports: got %v", err)
+	}
+}
