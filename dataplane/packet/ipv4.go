@@ -172,7 +172,7 @@ func (b IPv4) Options() []byte { return b[ipv4Options:b.HeaderLength()] }
 // panic on a view that was never validated.
 func (b IPv4) Payload() []byte {
 	end := min(int(b.TotalLength()), len(b))
-	hl := b.HeaderLength()
+	hl := min(b.HeaderLength(), len(b))
 	if end < hl {
 		return b[hl:hl]
 	}
