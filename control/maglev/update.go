@@ -15,9 +15,10 @@ import (
 //  2. Targets: backend i should hold M*w_i/W entries (W the sum of the
 //     weights). Each gets the floor of that; the M - sum(floors) entries
 //     left over go, one each, first to the backends that already hold
-//     more than their floor (so that they keep it instead of moving it),
-//     then by largest fractional part, then by name. Every target is
-//     within one entry of the exact share, as in Build.
+//     more than their floor and whose share is not an integer (so that
+//     they keep it instead of moving it), then by largest fractional
+//     part, then by name. Every target is the floor or the ceiling of the
+//     exact share: an integer share is never exceeded.
 //  3. A backend above its target is a donor of the surplus; a backend
 //     below is a receiver of the deficit. Receivers take turns, in name
 //     order, one entry per turn: each walks its own Maglev permutation
@@ -187,7 +188,7 @@ func targets(size int, bs []Backend, counts []int) []int {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		ka, kb := counts[a] > t[a], counts[b] > t[b]
+		ka, kb := counts[a] > t[a] && frac[a] > 0, counts[b] > t[b] && frac[b] > 0
 		if ka != kb {
 			if ka {
 				return -1

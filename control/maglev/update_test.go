@@ -280,3 +280,16 @@ func TestVIPs(t *testing.T) {
 		})
 	}
 }
+
+// A backend whose exact share is an integer must get exactly that share:
+// the entry left over after the floors goes to a backend with a fraction,
+// even when the integer-share backend holds more entries (stickiness).
+// Here "a" (weight 4 of 10, M=5) has an exact share of 2 and held all 5.
+func TestUpdateIntegerShareGetsNoExtraEntry(t *testing.T) {
+	old := mustBuild(t, []maglev.Backend{{Name: "a", Weight: 3}}, 5)
+	next := mustUpdate(t, old, []maglev.Backend{
+		{Name: "a", Weight: 4}, {Name: "b", Weight: 1}, {Name: "c", Weight: 2},
+		{Name: "d", Weight: 2}, {Name: "e", Weight: 1},
+	})
+	checkBalanced(t, next)
+}
