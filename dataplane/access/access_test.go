@@ -326,6 +326,19 @@ func TestDefaultSYNRate(t *testing.T) {
 	}
 }
 
+// TestMeterHugeBurst: a burst so large that burst*interval overflows
+// int64 (P4Runtime's pburst is an int64) must let SYNs through, not turn
+// every SYN RED.
+func TestMeterHugeBurst(t *testing.T) {
+	var m access.Meter
+	for _, c := range []struct{ rate, burst uint64 }{{1, 1e10}, {10, 1 << 62}, {50000, 1<<63 - 1}} {
+		m.Configure(c.rate, c.burst)
+		if !m.Allow(1e9) {
+			t.Errorf("rate %d burst %d: first SYN RED", c.rate, c.burst)
+		}
+	}
+}
+
 func TestProcessDoesNotAllocate(t *testing.T) {
 	target, v := vectorTarget(t)
 	s := access.NewStage(target, portMACs)

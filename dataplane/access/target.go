@@ -2,6 +2,7 @@ package access
 
 import (
 	"errors"
+	"math"
 	"sync/atomic"
 )
 
@@ -43,8 +44,15 @@ func (m *Meter) Configure(rate, burst uint64) {
 	if burst == 0 {
 		burst = 1
 	}
+	// (burst-1)*iv overflows int64 for a burst above ~9.2e18/iv (P4Runtime
+	// pburst is an int64): saturate, as a negative tau would make every
+	// SYN RED.
+	tau := int64(math.MaxInt64)
+	if burst-1 <= uint64(math.MaxInt64/iv) {
+		tau = int64(burst-1) * iv
+	}
 	m.interval.Store(iv)
-	m.tau.Store(int64(burst-1) * iv)
+	m.tau.Store(tau)
 }
 
 // Rate returns the configured rate and burst.
