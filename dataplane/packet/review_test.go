@@ -11,8 +11,8 @@ import (
 // out of range (tools/greendpoint's logDrop calls it on refused packets).
 func TestIPv4PayloadIHLBeyondView(t *testing.T) {
 	for _, tl := range []uint16{0, 20, 40, 100, 0xffff} {
-		b := make([]byte, 20, 20)
-		b[0] = 0x4f // IHL 15: a 60-byte header in a 20-byte view
+		b := make([]byte, 20) // capacity 20 too: nothing past the view
+		b[0] = 0x4f           // IHL 15: a 60-byte header in a 20-byte view
 		ip := packet.IPv4(b)
 		ip.SetTotalLength(tl)
 		func() {
