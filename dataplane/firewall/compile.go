@@ -90,7 +90,6 @@ func Compile(rules []Rule, def Action) (*RuleSet, error) {
 	for f := range rs.fam {
 		b.family(rules, f)
 	}
-	rs.ms = nil // copied into the leaves
 	b.shrink()
 	if len(rs.nodes) > refMask || len(rs.lms) > refMask || len(rs.flagTab) > refVerdict-refFlags {
 		return nil, ErrTooMany // beyond what a ref can address
@@ -142,6 +141,7 @@ type ival struct{ lo, hi uint64 }
 
 type builder struct {
 	rs  *RuleSet
+	ms  []matcher       // one per rule and family, by matcher id (copied into the leaves)
 	ivs [][nDims][]ival // per matcher: its projection on each dimension
 	// free is, per matcher, the set of dimensions (bit d) in which the
 	// rule sets no condition, and bit exactBit if the rule is exactly
@@ -244,8 +244,8 @@ func (b *builder) family(rules []Rule, f int) {
 		if !ok {
 			continue
 		}
-		id := int32(len(rs.ms))
-		rs.ms = append(rs.ms, m)
+		id := int32(len(b.ms))
+		b.ms = append(b.ms, m)
 		b.anyProto = append(b.anyProto, r.AnyProto)
 		if r.AnyProto {
 			anyM = append(anyM, id)
@@ -505,7 +505,7 @@ func (b *builder) class(set []int32) span {
 			continue
 		}
 		root := b.build(g, 0, 0)
-		rs.trees = append(rs.trees, tree{root: root, minRule: rs.ms[g[0]].rule})
+		rs.trees = append(rs.trees, tree{root: root, minRule: b.ms[g[0]].rule})
 		s.n++
 	}
 	slices.SortFunc(rs.trees[s.off:], func(x, y tree) int { return int(x.minRule - y.minRule) })
@@ -565,7 +565,7 @@ func (b *builder) covers(m int32, path uint8) bool {
 
 // verdict returns the ref of a leaf whose every packet matches matcher m.
 func (b *builder) verdict(m int32) ref {
-	x := &b.rs.ms[m]
+	x := &b.ms[m]
 	return refVerdict | ref(x.rule)<<2 | ref(x.act)
 }
 
@@ -595,7 +595,7 @@ func (b *builder) leaf(set []int32, path uint8) ref {
 	}
 	off := ref(len(rs.lms))
 	for _, m := range set {
-		rs.lms = append(rs.lms, rs.ms[m])
+		rs.lms = append(rs.lms, b.ms[m])
 	}
 	rs.lms[len(rs.lms)-1].flags |= mLast
 	b.budget -= 8 * len(set) // a copied matcher is 32 bytes: eight 4-byte entries
@@ -609,7 +609,7 @@ func (b *builder) leaf(set []int32, path uint8) ref {
 // TCP flags.
 func (b *builder) flagsOnly(set []int32) bool {
 	for _, m := range set {
-		if b.free[m]&(1<<nDims-1) != 1<<nDims-1 || b.rs.ms[m].flags&mExt != 0 {
+		if b.free[m]&(1<<nDims-1) != 1<<nDims-1 || b.ms[m].flags&mExt != 0 {
 			return false
 		}
 	}
@@ -628,7 +628,7 @@ func (b *builder) flagsLeaf(set []int32) ref {
 	for f := range 256 {
 		v := uint32(noRule << 2)
 		for _, m := range set {
-			if x := &rs.ms[m]; uint8(f)&x.mask == x.want {
+			if x := &b.ms[m]; uint8(f)&x.mask == x.want {
 				v = uint32(x.rule)<<2 | uint32(x.act)
 				break
 			}

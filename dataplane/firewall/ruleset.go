@@ -225,7 +225,6 @@ type RuleSet struct {
 	hits    []atomic.Uint64 // per rule, then the default policy
 	trees   []tree          // every class's trees (build and Stats)
 	recs    []rec
-	ms      []matcher // one per rule and family (build only; nil after)
 	xms     []xmatcher
 	pfx     []pfx
 	ports   []PortRange
