@@ -85,27 +85,26 @@ func TestNAT64Fragments(t *testing.T) {
 	}
 }
 
-func TestNAT64FragmentsFromIPv4(t *testing.T) {
-	g := newGW(t, nil)
-	pkt := g.expectTx(g.send(portV6, from6().UDP(7001, 7053).Payload([]byte("req")).Bytes()), portV4)
-	ip, _ := decode4(t, pkt)
-	pool := [4]byte(ip.SrcIP.To4())
-	tport := uint16(pkt.Layer(layers.LayerTypeUDP).(*layers.UDP).SrcPort)
-
-	payload := make([]byte, 500)
-	udp := make([]byte, 8+len(payload))
+// serverUDPFragments returns a UDP datagram (with its checksum) from the
+// IPv4 server 192.0.2.11's EIP 2.2.2.11, port 7053, to the pool address
+// and port of a NAT64 session, and frag, which makes the frame of its
+// IPv4 fragment of bytes off..end (identification id, MF if more), as it
+// arrives on port v4.
+func serverUDPFragments(pool [4]byte, tport uint16, payload []byte, id uint16) (udp []byte, frag func(off, end int, more bool) []byte) {
+	udp = make([]byte, 8+len(payload))
 	binary.BigEndian.PutUint16(udp[0:], 7053)
 	binary.BigEndian.PutUint16(udp[2:], tport)
 	binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
+	copy(udp[8:], payload)
 	c := ^checksum.Checksum(udp, checksum.PseudoHeaderV4([4]byte{2, 2, 2, 11}, pool, 17, uint16(len(udp))))
 	binary.BigEndian.PutUint16(udp[6:], c)
-	frag := func(off, end int, more bool) []byte {
+	frag = func(off, end int, more bool) []byte {
 		f := make([]byte, 14+20+end-off)
 		copy(f, []byte{2, 0, 0, 0, 1, 4, 2, 0, 0, 0, 5, 0x0b, 8, 0})
 		h := f[14:]
 		h[0] = 0x45
 		binary.BigEndian.PutUint16(h[2:], uint16(20+end-off))
-		binary.BigEndian.PutUint16(h[4:], 0x4242)
+		binary.BigEndian.PutUint16(h[4:], id)
 		fo := uint16(off / 8)
 		if more {
 			fo |= 0x2000
@@ -118,6 +117,17 @@ func TestNAT64FragmentsFromIPv4(t *testing.T) {
 		copy(h[20:], udp[off:end])
 		return f
 	}
+	return udp, frag
+}
+
+func TestNAT64FragmentsFromIPv4(t *testing.T) {
+	g := newGW(t, nil)
+	pkt := g.expectTx(g.send(portV6, from6().UDP(7001, 7053).Payload([]byte("req")).Bytes()), portV4)
+	ip, _ := decode4(t, pkt)
+	pool := [4]byte(ip.SrcIP.To4())
+	tport := uint16(pkt.Layer(layers.LayerTypeUDP).(*layers.UDP).SrcPort)
+
+	udp, frag := serverUDPFragments(pool, tport, make([]byte, 500), 0x4242)
 	var payloads [][]byte
 	for _, fr := range [][]byte{frag(0, 256, true), frag(256, len(udp), false)} {
 		back := g.expectTx(g.send(portV4, fr), portV6)

@@ -27,32 +27,7 @@ func TestNAT64LaterFragmentRefragmented(t *testing.T) {
 	for i := range payload {
 		payload[i] = byte(i * 7)
 	}
-	udp := make([]byte, 8+len(payload))
-	binary.BigEndian.PutUint16(udp[0:], 7053)
-	binary.BigEndian.PutUint16(udp[2:], tport)
-	binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
-	copy(udp[8:], payload)
-	c := ^checksum.Checksum(udp, checksum.PseudoHeaderV4([4]byte{2, 2, 2, 11}, pool4, 17, uint16(len(udp))))
-	binary.BigEndian.PutUint16(udp[6:], c)
-	frag := func(off, end int, more bool) []byte {
-		f := make([]byte, 14+20+end-off)
-		copy(f, []byte{2, 0, 0, 0, 1, 4, 2, 0, 0, 0, 5, 0x0b, 8, 0})
-		h := f[14:]
-		h[0] = 0x45
-		binary.BigEndian.PutUint16(h[2:], uint16(20+end-off))
-		binary.BigEndian.PutUint16(h[4:], 0x4343)
-		fo := uint16(off / 8)
-		if more {
-			fo |= 0x2000
-		}
-		binary.BigEndian.PutUint16(h[6:], fo)
-		h[8], h[9] = 64, 17
-		copy(h[12:], []byte{2, 2, 2, 11})
-		copy(h[16:], pool4[:])
-		fixIPv4(h[:20])
-		copy(h[20:], udp[off:end])
-		return f
-	}
+	udp, frag := serverUDPFragments(pool4, tport, payload, 0x4343)
 	type piece struct {
 		off  int
 		data []byte
