@@ -507,16 +507,7 @@ func TestDifferentialBuckets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, a := range addrs {
-			if !a.IsValid() {
-				continue
-			}
-			p := pkt(firewall.ProtoUDP, a.String(), a.String(), 1, 2)
-			wa, wr := refClassify(rules, firewall.ActionAccept, &p)
-			if ga, gr := rs.Classify(&p); wa != ga || wr != gr {
-				t.Fatalf("src %v: Classify = (%v, %d), want (%v, %d)", a, ga, gr, wa, wr)
-			}
-		}
+		checkAddrs(t, rules, rs, addrs)
 	}
 }
 
@@ -640,6 +631,13 @@ func TestDifferentialIslandsIPv6(t *testing.T) {
 		}
 		addrs = append(addrs, netip.AddrFrom16(b))
 	}
+	checkAddrs(t, rules, rs, addrs)
+}
+
+// checkAddrs classifies a UDP packet from and to each valid address of
+// addrs and compares the result with the reference (default accept).
+func checkAddrs(t *testing.T, rules []firewall.Rule, rs *firewall.RuleSet, addrs []netip.Addr) {
+	t.Helper()
 	for _, a := range addrs {
 		if !a.IsValid() {
 			continue
