@@ -146,15 +146,24 @@ func randRoutes4(rng *rand.Rand, n int, nhs []fib.NextHop) []fib.Route {
 	for i := range clusters {
 		clusters[i] = rng.Uint32()
 	}
-	seen := map[netip.Prefix]bool{}
-	var out []fib.Route
-	for len(out) < n {
+	return distinctRoutes(rng, n, nhs, func() netip.Prefix {
 		a := clusters[rng.IntN(len(clusters))] ^ (rng.Uint32() >> rng.IntN(33) >> rng.IntN(8))
 		bits := rng.IntN(33)
 		if rng.IntN(3) == 0 {
 			bits = 16 + rng.IntN(17)
 		}
 		p, _ := netip.AddrFrom4(addr4(a)).Prefix(bits)
+		return p
+	})
+}
+
+// distinctRoutes returns n routes to distinct prefixes drawn from next,
+// each with a random one of nhs.
+func distinctRoutes(rng *rand.Rand, n int, nhs []fib.NextHop, next func() netip.Prefix) []fib.Route {
+	seen := map[netip.Prefix]bool{}
+	var out []fib.Route
+	for len(out) < n {
+		p := next()
 		if seen[p] {
 			continue
 		}
@@ -171,9 +180,7 @@ func randRoutes6(rng *rand.Rand, n int, nhs []fib.NextHop) []fib.Route {
 	for i := range clusters {
 		clusters[i] = c{rng.Uint64(), rng.Uint64()}
 	}
-	seen := map[netip.Prefix]bool{}
-	var out []fib.Route
-	for len(out) < n {
+	return distinctRoutes(rng, n, nhs, func() netip.Prefix {
 		cl := clusters[rng.IntN(len(clusters))]
 		hi := cl.hi ^ (rng.Uint64() >> (16 + rng.IntN(49)))
 		lo := cl.lo ^ (rng.Uint64() >> rng.IntN(65))
@@ -187,13 +194,8 @@ func randRoutes6(rng *rand.Rand, n int, nhs []fib.NextHop) []fib.Route {
 			bits = 16 + rng.IntN(49)
 		}
 		p, _ := netip.AddrFrom16(addr6(hi, lo)).Prefix(bits)
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		out = append(out, fib.Route{Prefix: p, NextHop: nhs[rng.IntN(len(nhs))]})
-	}
-	return out
+		return p
+	})
 }
 
 // edges4 returns, for each route, its first and last address and the

@@ -10,9 +10,7 @@ import (
 
 func edgeRoutes4(rng *rand.Rand, n int, nhs []fib.NextHop) []fib.Route {
 	bases := []uint32{0, 0xffffffff, 0x0a000000, 0x0a0000ff, 0x0a00ff00, 0x7fffffff, 0x80000000}
-	seen := map[netip.Prefix]bool{}
-	var out []fib.Route
-	for len(out) < n {
+	return distinctRoutes(rng, n, nhs, func() netip.Prefix {
 		var a uint32
 		switch rng.IntN(4) {
 		case 0:
@@ -26,19 +24,12 @@ func edgeRoutes4(rng *rand.Rand, n int, nhs []fib.NextHop) []fib.Route {
 		}
 		bits := []int{0, 1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32}[rng.IntN(13)]
 		p, _ := netip.AddrFrom4(addr4(a)).Prefix(bits)
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		out = append(out, fib.Route{Prefix: p, NextHop: nhs[rng.IntN(len(nhs))]})
-	}
-	return out
+		return p
+	})
 }
 
 func edgeRoutes6(rng *rand.Rand, n int, nhs []fib.NextHop) []fib.Route {
-	seen := map[netip.Prefix]bool{}
-	var out []fib.Route
-	for len(out) < n {
+	return distinctRoutes(rng, n, nhs, func() netip.Prefix {
 		var hi, lo uint64
 		switch rng.IntN(4) {
 		case 0:
@@ -52,13 +43,8 @@ func edgeRoutes6(rng *rand.Rand, n int, nhs []fib.NextHop) []fib.Route {
 		}
 		bits := []int{0, 1, 7, 8, 9, 15, 16, 17, 32, 48, 63, 64, 65, 96, 120, 127, 128}[rng.IntN(17)]
 		p, _ := netip.AddrFrom16(addr6(hi, lo)).Prefix(bits)
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		out = append(out, fib.Route{Prefix: p, NextHop: nhs[rng.IntN(len(nhs))]})
-	}
-	return out
+		return p
+	})
 }
 
 func TestReviewEdgeDifferential(t *testing.T) {
