@@ -34,16 +34,12 @@ func TestInsertDuringSetValue(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := tab.NewWorker()
-			f := Key{Family: FamilyIPv4, Proto: 17, SrcPort: 1000, DstPort: 53}
-			copy(f.Src[:], []byte{1, 2, 3, 4})
-			copy(f.Dst[:], []byte{2, 2, 2, 11})
+			f := key4(0, 17, [4]byte{1, 2, 3, 4}, [4]byte{2, 2, 2, 11}, 1000, 53)
 			if nat {
 				f.Family = FamilyNAT64
 				copy(f.Src[:], []byte{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4})
 			}
-			r1 := Key{Family: FamilyIPv4, Zone: 1, Proto: 17, SrcPort: 53, DstPort: 1}
-			copy(r1.Src[:], []byte{2, 2, 2, 11})
-			copy(r1.Dst[:], []byte{198, 18, 0, 1})
+			r1 := key4(1, 17, [4]byte{2, 2, 2, 11}, [4]byte{198, 18, 0, 1}, 53, 1)
 			r2 := r1
 			r2.DstPort = 2
 			h1, res := w.Insert(&f, &r1, ClassUDP, StateClosed, Value{}, 0)
@@ -74,12 +70,8 @@ func TestInsertDuringSetValue(t *testing.T) {
 // that found it holding the entry and the next): Exists every time.
 func TestInsertDuringSetValueEnds(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	f := Key{Family: FamilyIPv4, Proto: 17, SrcPort: 1000, DstPort: 53}
-	copy(f.Src[:], []byte{1, 2, 3, 4})
-	copy(f.Dst[:], []byte{2, 2, 2, 11})
-	r1 := Key{Family: FamilyIPv4, Zone: 1, Proto: 17, SrcPort: 53, DstPort: 1}
-	copy(r1.Src[:], []byte{2, 2, 2, 11})
-	copy(r1.Dst[:], []byte{198, 18, 0, 1})
+	f := key4(0, 17, [4]byte{1, 2, 3, 4}, [4]byte{2, 2, 2, 11}, 1000, 53)
+	r1 := key4(1, 17, [4]byte{2, 2, 2, 11}, [4]byte{198, 18, 0, 1}, 53, 1)
 	r2 := r1
 	r2.DstPort = 2
 	for i := range 3000 {
@@ -120,4 +112,12 @@ func usedSlots(t *Table) int {
 		}
 	}
 	return n
+}
+
+// key4 is an IPv4 key of zone and proto from src:sport to dst:dport.
+func key4(zone uint16, proto uint8, src, dst [4]byte, sport, dport uint16) Key {
+	k := Key{Family: FamilyIPv4, Zone: zone, Proto: proto, SrcPort: sport, DstPort: dport}
+	copy(k.Src[:], src[:])
+	copy(k.Dst[:], dst[:])
+	return k
 }

@@ -18,12 +18,8 @@ func TestSetValueSeqWraps(t *testing.T) {
 	w := tab.NewWorker()
 	// Entry 0, free after 2^30-1 sessions: the next one gets seq 2^32-2.
 	atomic.StoreUint64(&tab.entries[0][0], 0xfffffffc)
-	f := Key{Family: FamilyIPv4, Proto: 6, SrcPort: 1000, DstPort: 22}
-	copy(f.Src[:], []byte{1, 2, 3, 4})
-	copy(f.Dst[:], []byte{2, 2, 2, 11})
-	r := Key{Family: FamilyIPv4, Zone: 1, Proto: 6, SrcPort: 22, DstPort: 1000}
-	copy(r.Src[:], []byte{10, 0, 0, 7})
-	copy(r.Dst[:], []byte{1, 2, 3, 4})
+	f := key4(0, 6, [4]byte{1, 2, 3, 4}, [4]byte{2, 2, 2, 11}, 1000, 22)
+	r := key4(1, 6, [4]byte{10, 0, 0, 7}, [4]byte{1, 2, 3, 4}, 22, 1000)
 	h, res := w.Insert(&f, &r, ClassTCPTransitory, StateTrans, Value{1, 2, 3}, 5e9)
 	if res != Inserted || h.idx != 0 || h.seq != 0xfffffffe {
 		t.Fatalf("insert: %v %v", h, res)
