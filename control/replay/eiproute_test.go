@@ -2,7 +2,6 @@ package replay_test
 
 import (
 	"net/netip"
-	"runtime"
 	"strconv"
 	"testing"
 	"weak"
@@ -90,10 +89,5 @@ func TestGatewayEIPRouteLetsGoOfReplacedTables(t *testing.T) {
 	for i := range 20 {
 		g.expectTx(g.send(portInet, fromClient("2.2.2.12").TCP(uint16(41000+i), 23, "S").Bytes()), portUnder)
 	}
-	runtime.GC()
-	runtime.GC()
-	if old.Value() != nil {
-		t.Error("the replaced tenant table is still reachable after 20 batches (held by an idle EIP's route memo)")
-	}
-	runtime.KeepAlive(g)
+	expectReleased(t, g, old, "the replaced tenant table is still reachable after 20 batches (held by an idle EIP's route memo)")
 }

@@ -3,7 +3,6 @@ package replay_test
 import (
 	"fmt"
 	"net/netip"
-	"runtime"
 	"slices"
 	"testing"
 	"weak"
@@ -327,12 +326,7 @@ func TestReviewNeighbourMemoLetsGoOfReplacedTables(t *testing.T) {
 	for i := range 200 {
 		g.expectTx(g.send(portV6, from6().UDP(uint16(6000+i), 7053).Bytes()), portV4)
 	}
-	runtime.GC()
-	runtime.GC()
-	if old.Value() != nil {
-		t.Error("the replaced neighbour table is still reachable after 200 batches (held by an idle port's neighbour memo)")
-	}
-	runtime.KeepAlive(g)
+	expectReleased(t, g, old, "the replaced neighbour table is still reachable after 200 batches (held by an idle port's neighbour memo)")
 }
 
 // The NAT64's IPv6 route memo with a leaked route: the client's prefix
