@@ -234,39 +234,40 @@
 //
 // 2026-12-06 (the layout above). perf (cpu-clock samples; this VM has no
 // hardware counters) put 18% of the 10,000-rule case on one load, the
-// first matcher of a leaf, and ablations (switches in Classify, each
-// measured by ClassifyRatio in the same minutes) placed the rest: with the
-// sources tree skipped the ratio was 1.32-1.40 against 2.0-2.1; loading
-// its radix entry and discarding it, 1.54-1.62; acting on the entry's kind
-// and the verdict, 1.74-1.82; the ranged search, the rest. 42% of its
-// lookups, not 22%, fell in a bucket with bounds (a quarter of the random
-// sources land in one), so the kind branch was a coin toss on a value
-// still in flight, and the minRule break after it a second one. In
-// 12-round interleaved runs of ClassifyRatio (-test.cpu 1): leaves as runs
-// of matchers and flags tables 2.00 -> 2.04 (the 10-rule case gained more:
-// its leaf is a list), the island index 1.91, no break 1.85, the island
-// step in the loop 1.79-1.80 (two runs), bounds counted with SETcc adds
-// instead of a branch each 1.79 -> 1.74-1.76 (two runs); main before and
-// after at 12:45: 1.999 -> 1.755 (10,000 x 10,000 66.7 -> 54.3 ns, 10 x 1
-// 32.9 -> 30.6). The class's roots held inline (for sets not in the
-// caches: 10 rules over 1000 distinct sets 118 -> 104 ns) took the 10-rule
-// case down a little more: 1.75-1.78 -> 1.79-1.83; main before and after
-// at 13:00: 1.989 -> 1.788 (63.0 -> 50.0 ns, 31.8 -> 27.8). The command
-// above, -count 8 at 12:59: 1.78- 1.80; at 12:58, with the VM busy,
-// 1.64-2.11 (the large case suffers more from a neighbour's use of the
-// caches). What remains: the tenant's Table slot (1 tenant instead of
-// 10,000: 1.60), the island loads (an L2 line each; a 256 KiB index for
-// the sources root) and the leaves of the ports tree (skipping their
-// scans: 9 ns). Trials without a gain: a branch-free radix step over a
-// window of four records (2.06 -> 2.10); one bucket per bound (1.97, more
-// ranged buckets) or four (1.82 against 1.84, 256 KiB more); loading the
-// next eight packets' root entries before classifying them (slower: the
-// extra pass costs more than the overlap); the pure trees sorted first
-// (ratio 1.79 -> 1.75 but both cases slower: not kept); the
-// single-candidate leaf checked without a branch (1.763 against 1.760);
-// transparent huge pages for the whole heap (THP always: 1.78-1.79 against
-// 1.80-1.89, not something to ask of a host). The 10,000-rule set is
-// 948,546 bytes (was 985,546), compiles in 23-25 ms (22 ms before).
+// first matcher of a leaf, and ablations (temporary switches in Classify,
+// not kept: no committed command repeats those figures; each measured by
+// ClassifyRatio in the same minutes) placed the rest: with the sources
+// tree skipped the ratio was 1.32-1.40 against 2.0-2.1; loading its radix
+// entry and discarding it, 1.54-1.62; acting on the entry's kind and the
+// verdict, 1.74-1.82; the ranged search, the rest. 42% of its lookups, not
+// 22%, fell in a bucket with bounds (a quarter of the random sources land
+// in one), so the kind branch was a coin toss on a value still in flight,
+// and the minRule break after it a second one. In 12-round interleaved
+// runs of ClassifyRatio (-test.cpu 1): leaves as runs of matchers and
+// flags tables 2.00 -> 2.04 (the 10-rule case gained more: its leaf is a
+// list), the island index 1.91, no break 1.85, the island step in the loop
+// 1.79-1.80 (two runs), bounds counted with SETcc adds instead of a branch
+// each 1.79 -> 1.74-1.76 (two runs); main before and after at 12:45: 1.999
+// -> 1.755 (10,000 x 10,000 66.7 -> 54.3 ns, 10 x 1 32.9 -> 30.6). The
+// class's roots held inline (for sets not in the caches: 10 rules over
+// 1000 distinct sets 118 -> 104 ns) took the 10-rule case down a little
+// more: 1.75-1.78 -> 1.79-1.83; main before and after at 13:00: 1.989 ->
+// 1.788 (63.0 -> 50.0 ns, 31.8 -> 27.8). The command above, -count 8 at
+// 12:59: 1.78- 1.80; at 12:58, with the VM busy, 1.64-2.11 (the large case
+// suffers more from a neighbour's use of the caches). What remains: the
+// tenant's Table slot (a temporary one-tenant variant of ClassifyRatio:
+// 1.60), the island loads (an L2 line each; a 256 KiB index for the
+// sources root) and the leaves of the ports tree (skipping their scans: 9
+// ns). Trials without a gain: a branch-free radix step over a window of
+// four records (2.06 -> 2.10); one bucket per bound (1.97, more ranged
+// buckets) or four (1.82 against 1.84, 256 KiB more); loading the next
+// eight packets' root entries before classifying them (slower: the extra
+// pass costs more than the overlap); the pure trees sorted first (ratio
+// 1.79 -> 1.75 but both cases slower: not kept); the single-candidate leaf
+// checked without a branch (1.763 against 1.760); transparent huge pages
+// for the whole heap (THP always: 1.78-1.79 against 1.80-1.89, not
+// something to ask of a host). The 10,000-rule set is 949,434 bytes
+// (TestRealisticStats; was 985,546), compiles in 23-25 ms (22 ms before).
 //
 // # Worst case
 //
